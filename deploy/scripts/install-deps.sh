@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tapwatch needs to build, test and run its demo.
+# Idempotent: only missing packages are installed, so a prepared machine pays nothing.
+set -euo pipefail
+
+PKGS=(clang llvm libbpf-dev pkg-config iproute2 curl ncat python3 libvirt-dev libvirt0 bpftool)
+if [[ "${1:-}" == "--all" ]]; then
+	# The libvirtd/QEMU end-to-end tests need the daemon and an emulator as well.
+	PKGS+=(libvirt-daemon-system qemu-system-x86 busybox-static cpio)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+	exit 0
+fi
+if [[ $EUID -ne 0 ]]; then
+	echo "install-deps: missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,86 @@
+package detect
+
+// This file is the contract the replay driver, the EVE writer and the live
+// pipeline build against. The core helper fills in the bodies and may add
+// fields and methods, but must not rename these.
+
+import (
+	"github.com/tapwatch/tapwatch/rules/decode"
+	"github.com/tapwatch/tapwatch/rules/flow"
+)
+
+// Action is what a matching rule asks for.
+type Action string
+
+// Actions as rules spell them.
+const (
+	ActionAlert  Action = "alert"
+	ActionDrop   Action = "drop"
+	ActionReject Action = "reject"
+	ActionPass   Action = "pass"
+)
+
+// Alert is one rule match, with everything EVE's alert record needs.
+type Alert struct {
+	Packet    *decode.Packet // valid only during the emit callback
+	Flow      *flow.Flow     // nil for packets without a flow
+	Dir       flow.Dir
+	Action    string // "allowed" or "blocked", as EVE's alert.action
+	RuleAction Action
+	GID, SID, Rev uint32
+	Msg       string
+	Category  string // classtype description from classification.config
+	Severity  int    // priority
+	Metadata  map[string][]string
+	AppProto  string
+	TxID      int  // -1 when not tied to a transaction
+	Stream    bool // matched on reassembled stream data rather than a packet
+	// App is app-layer metadata to log with the alert (EVE "http", "dns", "tls" objects), or nil.
+	App map[string]any
+}
+
+// Verdict says what to do with a packet in IPS mode.
+type Verdict uint8
+
+// Verdicts.
+const (
+	VerdictPass Verdict = iota
+	VerdictDrop
+)
+
+// Options configure an Engine.
+type Options struct {
+	// ClassificationFile is a classification.config path ("" for none).
+	ClassificationFile string
+	// IPS makes drop/reject rules block (Suricata --simulate-ips).
+	IPS bool
+	// Midstream picks up TCP sessions without a handshake.
+	Midstream bool
+	// Settings holds other Suricata config values by dotted key (e.g.
+	// "stream.reassembly.depth"); the engine reads what it understands.
+	Settings map[string]string
+}
+
+// Stats are engine-wide counters of one Worker.
+type Stats struct {
+	Packets, Alerts, Dropped uint64
+	Flow                      flow.Stats
+}
+
+// Worker runs the engine on one goroutine's share of the flows.
+type Worker struct{}
+
+// Process inspects p (already decoded) in zone, calling emit for each alert.
+func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdict {
+	panic("detect: not implemented")
+}
+
+// FlowEnd is called for each flow a Worker retires, for flow records.
+type FlowEnd func(f *flow.Flow, reason flow.EndReason)
+
+// Flush retires every flow (end of capture), inspecting what the stream
+// still holds.
+func (w *Worker) Flush(emit func(*Alert), end FlowEnd) { panic("detect: not implemented") }
+
+// Stats returns the worker's counters.
+func (w *Worker) Stats() Stats { panic("detect: not implemented") }
