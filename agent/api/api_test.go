@@ -1,0 +1,85 @@
+package api
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+type fakeBackend struct {
+	live chan []byte
+	hook HookEvent
+}
+
+func (f *fakeBackend) VMs(context.Context) ([]VM, error) {
+	return []VM{{Name: "web", UUID: "u1", State: "running", NICs: []NIC{{MAC: "52:54:00:00:00:01", Tap: "twtap0", Attached: true}}}}, nil
+}
+func (f *fakeBackend) Status(context.Context) (Status, error) {
+	return Status{Host: "h", RulesLoaded: 3}, nil
+}
+func (f *fakeBackend) Alerts(ctx context.Context, vm string, follow bool) ([][]byte, <-chan []byte, error) {
+	recent := [][]byte{[]byte(`{"vm":"` + vm + `","n":1}`)}
+	if !follow {
+		return recent, nil, nil
+	}
+	return recent, f.live, nil
+}
+func (f *fakeBackend) Hook(_ context.Context, ev HookEvent) (HookReply, error) {
+	f.hook = ev
+	return HookReply{Allow: ev.Domain != "bad", Message: "ok"}, nil
+}
+
+func TestRoundTrip(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "tw.sock")
+	fb := &fakeBackend{live: make(chan []byte, 1)}
+	s, err := Listen(sock, "", fb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	defer s.Shutdown(context.Background())
+
+	// A second daemon must not steal a live socket.
+	if _, err := Listen(sock, "", fb); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second Listen = %v, want in-use error", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c := NewClient(sock)
+	vms, err := c.VMs(ctx)
+	if err != nil || len(vms) != 1 || vms[0].NICs[0].Tap != "twtap0" {
+		t.Fatalf("VMs = %+v, %v", vms, err)
+	}
+	st, err := c.Status(ctx)
+	if err != nil || st.RulesLoaded != 3 {
+		t.Fatalf("Status = %+v, %v", st, err)
+	}
+	rep, err := c.Hook(ctx, HookEvent{Object: "qemu", Domain: "bad", Operation: "prepare", XML: "<domain/>"})
+	if err != nil || rep.Allow || fb.hook.XML != "<domain/>" {
+		t.Fatalf("Hook = %+v, %v (backend saw %+v)", rep, err, fb.hook)
+	}
+
+	var got []string
+	fctx, fcancel := context.WithCancel(ctx)
+	fb.live <- []byte(`{"live":1}`)
+	err = c.Alerts(fctx, "web", true, func(l []byte) {
+		got = append(got, string(l))
+		if len(got) == 2 {
+			fcancel()
+		}
+	})
+	if err != nil || len(got) != 2 || got[0] != `{"vm":"web","n":1}` || got[1] != `{"live":1}` {
+		t.Fatalf("Alerts = %q, %v", got, err)
+	}
+}
+
+func TestClientSaysDaemonIsDown(t *testing.T) {
+	c := NewClient(filepath.Join(t.TempDir(), "none.sock"))
+	_, err := c.Status(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "is tapwatchd running") {
+		t.Fatalf("err = %v", err)
+	}
+}

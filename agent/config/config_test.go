@@ -1,0 +1,44 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseDefaultsAndOverrides(t *testing.T) {
+	cfg, err := Parse("t.yaml", []byte("libvirt:\n  uri: test:///default\ncapture:\n  hook-mode: clsact\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Libvirt.URI != "test:///default" || cfg.Capture.HookMode != "clsact" {
+		t.Fatalf("overrides not applied: %+v", cfg)
+	}
+	if cfg.Outputs.EVE.Path != "/var/log/tapwatch/eve.json" || cfg.Capture.Snaplen != 1518 {
+		t.Fatalf("defaults lost: %+v", cfg)
+	}
+}
+
+func TestParseEmptyIsDefaults(t *testing.T) {
+	cfg, err := Parse("t.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Control.Socket != Default().Control.Socket {
+		t.Fatalf("got %q", cfg.Control.Socket)
+	}
+}
+
+func TestParseErrorsNameLineAndKey(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"libvirt:\n  uri: x\n  urii: y\n", "t.yaml: line 3: field urii not found"},
+		{"capture:\n  snaplen: many\n", "t.yaml: line 2:"},
+		{"capture:\n\n  hook-mode: xdp\n", "t.yaml:3: hook-mode: \"xdp\" is not tcx or clsact"},
+		{"hook:\n  policy: maybe\n", "t.yaml:2: policy:"},
+	}
+	for _, c := range cases {
+		_, err := Parse("t.yaml", []byte(c.in))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Parse(%q) = %v, want error containing %q", c.in, err, c.want)
+		}
+	}
+}
