@@ -1,0 +1,91 @@
+package vmctx
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+)
+
+// Finding is something a VM did that its libvirt definition does not allow.
+type Finding struct {
+	SID int
+	Msg string
+	VM  *Ref
+}
+
+// Hypervisor findings use tapwatch's own sid range (deploy/rules/tapwatch.rules
+// documents them); they are raised by the agent, not by a rule.
+const (
+	SIDMACSpoof = 9900100
+	SIDARPSpoof = 9900101
+	SIDIPSpoof  = 9900102
+)
+
+// Inspect checks a frame that the VM behind tap sent (a tap's ingress): the
+// source MAC must be the one libvirt gave the NIC, and an ARP sender address
+// must not be one another MAC already uses. It returns at most one finding
+// per kind.
+func (x *Index) Inspect(tap string, frame []byte) []Finding {
+	if len(frame) < 14 {
+		return nil
+	}
+	own, ok := x.ByTap(tap)
+	if !ok {
+		return nil
+	}
+	var src [6]byte
+	copy(src[:], frame[6:12])
+	var out []Finding
+	if src != own.MAC {
+		out = append(out, Finding{SID: SIDMACSpoof, VM: own,
+			Msg: fmt.Sprintf("TAPWATCH VM %s sent with MAC %s, libvirt gave it %s", own.VMName, macString(src), macString(own.MAC))})
+	}
+	et := binary.BigEndian.Uint16(frame[12:14])
+	off := 14
+	if et == 0x8100 && len(frame) >= 18 {
+		et = binary.BigEndian.Uint16(frame[16:18])
+		off = 18
+	}
+	switch et {
+	case 0x0806:
+		if f, bad := x.inspectARP(own, frame[off:]); bad {
+			out = append(out, f)
+		}
+	case 0x0800:
+		if len(frame) >= off+20 {
+			a := netip.AddrFrom4([4]byte(frame[off+12 : off+16]))
+			if prev, conflict := x.Learn(a, own.MAC); conflict {
+				if other, ok := x.ByMAC(prev); ok && other.VMName != own.VMName {
+					out = append(out, Finding{SID: SIDIPSpoof, VM: own,
+						Msg: fmt.Sprintf("TAPWATCH VM %s sent from %s, an address VM %s uses", own.VMName, a, other.VMName)})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (x *Index) inspectARP(own *Ref, arp []byte) (Finding, bool) {
+	// Ethernet/IPv4 ARP only: htype 1, ptype 0x0800, hlen 6, plen 4.
+	if len(arp) < 28 || binary.BigEndian.Uint16(arp[0:2]) != 1 || binary.BigEndian.Uint16(arp[2:4]) != 0x0800 {
+		return Finding{}, false
+	}
+	spa := netip.AddrFrom4([4]byte(arp[14:18]))
+	prev, conflict := x.Learn(spa, own.MAC)
+	if !conflict {
+		return Finding{}, false
+	}
+	victim := macString(prev)
+	if other, ok := x.ByMAC(prev); ok {
+		if other.VMName == own.VMName {
+			return Finding{}, false
+		}
+		victim = "VM " + other.VMName
+	}
+	return Finding{SID: SIDARPSpoof, VM: own,
+		Msg: fmt.Sprintf("TAPWATCH VM %s claims %s in ARP, an address of %s", own.VMName, spa, victim)}, true
+}
+
+func macString(m [6]byte) string {
+	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
+}

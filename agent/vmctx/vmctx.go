@@ -1,0 +1,122 @@
+package vmctx
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+)
+
+// NIC is one VM network interface as the inventory describes it.
+type NIC struct {
+	VMName string
+	VMUUID string
+	MAC    [6]byte
+	Tap    string
+	Bridge string
+}
+
+// Ref is a NIC plus the host, as logged in EVE's "vm" object.
+type Ref struct {
+	NIC
+	Host string
+}
+
+// Side says which end of a packet a VM is on.
+type Side string
+
+// Sides as EVE's vm.role spells them.
+const (
+	Src Side = "src"
+	Dst Side = "dst"
+)
+
+type index struct {
+	byMAC map[[6]byte]*Ref
+	byTap map[string]*Ref
+}
+
+// Index is the lookup structure shared by all pipeline workers.
+type Index struct {
+	host string
+	cur  atomic.Pointer[index]
+
+	mu      sync.Mutex
+	learned map[netip.Addr][6]byte // address -> MAC that first used it
+}
+
+// New returns an empty index for host.
+func New(host string) *Index {
+	x := &Index{host: host, learned: map[netip.Addr][6]byte{}}
+	x.cur.Store(&index{byMAC: map[[6]byte]*Ref{}, byTap: map[string]*Ref{}})
+	return x
+}
+
+// Replace installs the NICs of the current inventory.
+func (x *Index) Replace(nics []NIC) {
+	ix := &index{byMAC: make(map[[6]byte]*Ref, len(nics)), byTap: make(map[string]*Ref, len(nics))}
+	for _, n := range nics {
+		r := &Ref{NIC: n, Host: x.host}
+		ix.byMAC[n.MAC] = r
+		if n.Tap != "" {
+			ix.byTap[n.Tap] = r
+		}
+	}
+	x.cur.Store(ix)
+}
+
+// ByMAC returns the NIC that owns mac.
+func (x *Index) ByMAC(mac [6]byte) (*Ref, bool) {
+	r, ok := x.cur.Load().byMAC[mac]
+	return r, ok
+}
+
+// ByTap returns the NIC behind tap.
+func (x *Index) ByTap(tap string) (*Ref, bool) {
+	r, ok := x.cur.Load().byTap[tap]
+	return r, ok
+}
+
+// Sides returns the VMs at each end of a frame from src to dst MAC. When a
+// frame was captured at a VM's tap, the tap's owner is the authoritative
+// side even if the frame carries a spoofed MAC.
+func (x *Index) Sides(src, dst [6]byte, tap string, fromVM bool) (srcRef, dstRef *Ref) {
+	ix := x.cur.Load()
+	srcRef, dstRef = ix.byMAC[src], ix.byMAC[dst]
+	if t, ok := ix.byTap[tap]; ok && tap != "" {
+		if fromVM {
+			srcRef = t
+		} else if dstRef == nil {
+			dstRef = t
+		}
+	}
+	return srcRef, dstRef
+}
+
+// Learn records that mac sent from addr and reports the MAC that used addr
+// before when it differs (an address taken over by another machine).
+func (x *Index) Learn(addr netip.Addr, mac [6]byte) (prev [6]byte, conflict bool) {
+	if !addr.IsValid() || addr.IsUnspecified() {
+		return prev, false
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	old, seen := x.learned[addr]
+	if !seen {
+		x.learned[addr] = mac
+		return prev, false
+	}
+	return old, old != mac
+}
+
+// Addresses lists the addresses mac was seen using.
+func (x *Index) Addresses(mac [6]byte) []netip.Addr {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var out []netip.Addr
+	for a, m := range x.learned {
+		if m == mac {
+			out = append(out, a)
+		}
+	}
+	return out
+}

@@ -1,0 +1,95 @@
+package vmctx
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"testing"
+)
+
+var (
+	macWeb = [6]byte{0x52, 0x54, 0, 0, 0, 1}
+	macDB  = [6]byte{0x52, 0x54, 0, 0, 0, 2}
+	macBad = [6]byte{0x52, 0x54, 0, 0xba, 0xd0, 0}
+)
+
+func testIndex() *Index {
+	x := New("host1")
+	x.Replace([]NIC{
+		{VMName: "web", VMUUID: "u-web", MAC: macWeb, Tap: "twtap-web", Bridge: "twbr0"},
+		{VMName: "db", VMUUID: "u-db", MAC: macDB, Tap: "twtap-db", Bridge: "twbr0"},
+	})
+	return x
+}
+
+func ipv4Frame(src [6]byte, srcIP netip.Addr) []byte {
+	f := make([]byte, 14+20)
+	copy(f[6:12], src[:])
+	binary.BigEndian.PutUint16(f[12:14], 0x0800)
+	f[14] = 0x45
+	ip := srcIP.As4()
+	copy(f[14+12:], ip[:])
+	return f
+}
+
+func arpReply(sender [6]byte, senderIP netip.Addr) []byte {
+	f := make([]byte, 14+28)
+	copy(f[6:12], sender[:])
+	binary.BigEndian.PutUint16(f[12:14], 0x0806)
+	a := f[14:]
+	binary.BigEndian.PutUint16(a[0:2], 1)
+	binary.BigEndian.PutUint16(a[2:4], 0x0800)
+	a[4], a[5] = 6, 4
+	binary.BigEndian.PutUint16(a[6:8], 2)
+	copy(a[8:14], sender[:])
+	ip := senderIP.As4()
+	copy(a[14:18], ip[:])
+	return f
+}
+
+func TestSidesPrefersTapOwner(t *testing.T) {
+	x := testIndex()
+	s, d := x.Sides(macWeb, macDB, "", false)
+	if s == nil || s.VMName != "web" || d == nil || d.VMName != "db" {
+		t.Fatalf("sides = %v %v", s, d)
+	}
+	// A spoofed source MAC seen at db's tap is still db's doing.
+	s, _ = x.Sides(macBad, macWeb, "twtap-db", true)
+	if s == nil || s.VMName != "db" || s.Host != "host1" {
+		t.Fatalf("spoofed src attributed to %v", s)
+	}
+	if s, d := x.Sides(macBad, macBad, "", false); s != nil || d != nil {
+		t.Fatal("unknown MACs attributed")
+	}
+}
+
+func TestInspectFindsSpoofing(t *testing.T) {
+	x := testIndex()
+	webIP, dbIP := netip.MustParseAddr("10.77.0.10"), netip.MustParseAddr("10.77.0.20")
+	if f := x.Inspect("twtap-web", ipv4Frame(macWeb, webIP)); len(f) != 0 {
+		t.Fatalf("clean frame flagged: %+v", f)
+	}
+	if f := x.Inspect("twtap-db", ipv4Frame(macDB, dbIP)); len(f) != 0 {
+		t.Fatalf("clean frame flagged: %+v", f)
+	}
+	f := x.Inspect("twtap-web", ipv4Frame(macBad, webIP))
+	if len(f) != 1 || f[0].SID != SIDMACSpoof || f[0].VM.VMName != "web" {
+		t.Fatalf("MAC spoof: %+v", f)
+	}
+	f = x.Inspect("twtap-web", arpReply(macWeb, dbIP))
+	if len(f) != 1 || f[0].SID != SIDARPSpoof {
+		t.Fatalf("ARP spoof: %+v", f)
+	}
+	f = x.Inspect("twtap-web", ipv4Frame(macWeb, dbIP))
+	if len(f) != 1 || f[0].SID != SIDIPSpoof {
+		t.Fatalf("IP spoof: %+v", f)
+	}
+	if got := x.Addresses(macDB); len(got) != 1 || got[0] != dbIP {
+		t.Fatalf("db addresses = %v", got)
+	}
+	if f := x.Inspect("twtap-unknown", ipv4Frame(macBad, webIP)); f != nil {
+		t.Fatalf("unknown tap flagged: %+v", f)
+	}
+	if f := x.Inspect("twtap-web", []byte{1, 2}); f != nil {
+		t.Fatal("short frame flagged")
+	}
+}
