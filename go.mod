@@ -10,4 +10,6 @@ require (
 	github.com/vishvananda/netns v0.0.5 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
+	libvirt.org/go/libvirt v1.10000.0 // indirect
+	libvirt.org/go/libvirtxml v1.12008.0 // indirect
 )

@@ -67,8 +67,8 @@ type Packet struct {
 	TTL       uint8  // IPv4 TTL or IPv6 hop limit
 	TOS       uint8  // IPv4 TOS or IPv6 traffic class
 	IPID      uint32 // IPv4 identification, or the IPv6 fragment header's identification
-	IPFlags   uint8  // IPv4 flags in the low 3 bits: 0x4 reserved, 0x2 DF, 0x1 MF
-	FragOff   uint16 // fragment offset in 8-byte units, as in the header
+	IPFlags   uint8  // IPv4 flags in the low 3 bits: 0x4 reserved, 0x2 DF, 0x1 MF; IPv6 fragment header's M flag as 0x1
+	FragOff   uint16 // fragment offset in 8-byte units, as in the header (IPv4 or IPv6 fragment header)
 	IPOptions []byte // IPv4 options bytes (empty when IHL is 5)
 	IPLen     int    // IPv4 total length, or 40 + IPv6 payload length
 	// Reassembled is true when the packet is an IP datagram rebuilt from fragments.
@@ -76,21 +76,29 @@ type Packet struct {
 	// Fragment is true for a fragment that is not (yet) a whole datagram:
 	// it has no L4 layer; it is still passed on for IP-only rules.
 	Fragment bool
+	// Truncated is true when the capture's snap length cut the datagram
+	// short of its IP length: headers that fit are decoded, Payload holds
+	// what was captured.
+	Truncated bool
+	// FragOverlap is true when this fragment overlapped data already held
+	// for its datagram, or, on a reassembled datagram, when any of its
+	// fragments did (first data wins; see defrag.go).
+	FragOverlap bool
 
 	// Transport layer: set according to IPProto.
-	L4Header []byte // the TCP/UDP/ICMP header bytes
-	SrcPort  uint16
-	DstPort  uint16
-	TCPSeq   uint32
-	TCPAck   uint32
-	TCPFlags uint8
-	TCPWin   uint16
-	TCPUrg   uint16
-	TCPOpts  []byte
-	ICMPType uint8
-	ICMPCode uint8
-	ICMPID   uint16 // echo and similar messages only
-	ICMPSeq  uint16
+	L4Header  []byte // the TCP/UDP/ICMP header bytes
+	SrcPort   uint16
+	DstPort   uint16
+	TCPSeq    uint32
+	TCPAck    uint32
+	TCPFlags  uint8
+	TCPWin    uint16
+	TCPUrg    uint16
+	TCPOpts   []byte
+	ICMPType  uint8
+	ICMPCode  uint8
+	ICMPID    uint16 // echo and similar messages only
+	ICMPSeq   uint16
 	HasICMPID bool
 
 	// Payload is the application data after the transport header (or after
