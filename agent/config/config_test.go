@@ -42,3 +42,14 @@ func TestParseErrorsNameLineAndKey(t *testing.T) {
 		}
 	}
 }
+
+// The shipped config must always load: it documents every key.
+func TestShippedConfigLoads(t *testing.T) {
+	cfg, err := Load("../../deploy/tapwatch.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Libvirt.URI != "qemu:///system" || cfg.Hook.Policy != "fail-open" || cfg.Capture.HookMode != "tcx" {
+		t.Fatalf("unexpected shipped config: %+v", cfg)
+	}
+}
