@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -99,7 +100,8 @@ func (c *Client) Alerts(ctx context.Context, vm string, follow bool, fn func(lin
 	for sc.Scan() {
 		fn(sc.Bytes())
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || errors.Is(sc.Err(), io.ErrUnexpectedEOF) {
+		// The daemon stopping ends a follow; that is not the reader's error.
 		return nil
 	}
 	return sc.Err()

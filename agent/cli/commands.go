@@ -7,5 +7,8 @@ func Default() *App {
 		StatusCommand(),
 		AlertsCommand(),
 		HookCommand(),
+		ReplayCommand(),
+		RulesCommand(),
+		LabCommand(),
 	)
 }

@@ -50,7 +50,11 @@ func runVMs(ctx context.Context, env *Env, args []string) int {
 			if !n.Attached {
 				hook = "detached"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", name, uuid, state, n.MAC, n.Tap, n.Bridge, hook, n.Packets, n.Alerts)
+			alerts := fmt.Sprint(vm.Alerts)
+			if i > 0 {
+				alerts = ""
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", name, uuid, state, n.MAC, n.Tap, n.Bridge, hook, n.Packets, alerts)
 		}
 	}
 	tw.Flush()

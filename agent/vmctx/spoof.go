@@ -16,9 +16,9 @@ type Finding struct {
 // Hypervisor findings use tapwatch's own sid range (deploy/rules/tapwatch.rules
 // documents them); they are raised by the agent, not by a rule.
 const (
-	SIDMACSpoof = 9900100
-	SIDARPSpoof = 9900101
-	SIDIPSpoof  = 9900102
+	SIDMACSpoof = 9901001
+	SIDARPSpoof = 9901002
+	SIDIPSpoof  = 9901005
 )
 
 // Inspect checks a frame that the VM behind tap sent (a tap's ingress): the

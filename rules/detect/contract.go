@@ -57,7 +57,10 @@ type Options struct {
 	// Midstream picks up TCP sessions without a handshake.
 	Midstream bool
 	// Settings holds other Suricata config values by dotted key (e.g.
-	// "stream.reassembly.depth"); the engine reads what it understands.
+	// "stream.reassembly.depth"); the engine reads what it understands:
+	// "action-order" (comma list, e.g. "pass,drop,reject,alert"),
+	// "packet-alert-max", "stream.midstream", "stream.midstream-policy",
+	// "exception-policy".
 	Settings map[string]string
 }
 
@@ -67,20 +70,8 @@ type Stats struct {
 	Flow                      flow.Stats
 }
 
-// Worker runs the engine on one goroutine's share of the flows.
-type Worker struct{}
-
-// Process inspects p (already decoded) in zone, calling emit for each alert.
-func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdict {
-	panic("detect: not implemented")
-}
+// Worker, Process, Flush and Stats are in worker.go.
 
 // FlowEnd is called for each flow a Worker retires, for flow records.
 type FlowEnd func(f *flow.Flow, reason flow.EndReason)
 
-// Flush retires every flow (end of capture), inspecting what the stream
-// still holds.
-func (w *Worker) Flush(emit func(*Alert), end FlowEnd) { panic("detect: not implemented") }
-
-// Stats returns the worker's counters.
-func (w *Worker) Stats() Stats { panic("detect: not implemented") }

@@ -2,12 +2,12 @@ package flow
 
 // This file is the contract other packages build against; the flow helper
 // fills in the bodies and may add fields, but must not rename these.
+// The table lives in table.go, keys in key.go, flowbits in bits.go.
 
 import (
 	"net/netip"
 	"time"
 
-	"github.com/tapwatch/tapwatch/rules/decode"
 	"github.com/tapwatch/tapwatch/rules/stream"
 )
 
@@ -21,6 +21,10 @@ const (
 )
 
 // Key identifies a flow as its initiator sent it: Src is the client.
+//
+// Ports: TCP and UDP ports; ICMP echo request/reply carry the echo ID in
+// both; other ICMP messages carry type in SrcPort and code in DstPort;
+// other protocols and IP fragments without a transport header carry 0.
 type Key struct {
 	Zone    uint32 // bridge or VLAN: tenants with overlapping addresses never share a flow
 	Proto   uint8
@@ -30,16 +34,21 @@ type Key struct {
 	DstPort uint16
 }
 
-// Flow is one bidirectional conversation.
+// Flow is one bidirectional conversation. A Table reuses Flow objects: do
+// not keep a *Flow after the table ended it (after the end callback
+// returns).
 type Flow struct {
-	ID    uint64 // stable, non-zero; EVE flow_id
+	ID    uint64 // stable, non-zero, below 2^63 (fits EVE's signed flow_id)
 	Key   Key
 	Start time.Time
 	Last  time.Time
 	Pkts  [2]uint64 // indexed by Dir
 	Bytes [2]uint64
 
-	// TCP is the connection tracker and reassembler for TCP flows (nil otherwise).
+	// TCP is the connection tracker and reassembler for TCP flows (nil
+	// otherwise, also for flows of TCP fragments without a TCP header).
+	// Table.Lookup runs its Track step; the engine then calls
+	// TCP.Process(p, dir) once for the same packet for the stream data.
 	TCP *stream.Session
 
 	// Bits holds flowbits set on this flow.
@@ -50,26 +59,45 @@ type Flow struct {
 	// App and Detect are owned by the app-layer and detection engine respectively.
 	App    any
 	Detect any
+
+	// Table bookkeeping: map key, LRU links, a Session kept for reuse.
+	hkey       hashKey
+	clientIsA  bool // the client is hkey's a side
+	prev, next *Flow
+	spare      *stream.Session
 }
 
 // Established reports Suricata's flow:established: TCP after the three-way
 // handshake (or midstream pickup), other protocols once both sides sent.
-func (f *Flow) Established() bool { panic("flow: not implemented") }
-
-// Bits is a small set of flowbit indexes (the engine maps names to indexes).
-type Bits struct{ w []uint64 }
-
-// Set, Unset, IsSet and Toggle manage flowbit i.
-func (b *Bits) Set(i int)        { panic("flow: not implemented") }
-func (b *Bits) Unset(i int)      { panic("flow: not implemented") }
-func (b *Bits) IsSet(i int) bool { panic("flow: not implemented") }
-func (b *Bits) Toggle(i int)     { panic("flow: not implemented") }
+func (f *Flow) Established() bool {
+	if f.TCP != nil {
+		return f.TCP.Established()
+	}
+	return f.Pkts[0] > 0 && f.Pkts[1] > 0
+}
 
 // Config tunes a Table.
 type Config struct {
-	MaxFlows int           // memory cap in flows (0: 65536); the oldest idle flow is evicted and counted
-	Timeouts Timeouts      // zero fields take Suricata's defaults
-	Midstream bool         // pick up TCP sessions without a handshake (Suricata stream.midstream)
+	MaxFlows  int      // memory cap in flows (0: 65536); the oldest idle flow is evicted and counted
+	Timeouts  Timeouts // zero fields take Suricata's defaults; set fields apply to every protocol
+	Midstream bool     // pick up TCP sessions without a handshake (Suricata stream.midstream)
+
+	// TCP, UDP and ICMP override Timeouts per protocol where set, as
+	// Suricata's flow-timeouts.tcp/udp/icmp sections do.
+	TCP, UDP, ICMP Timeouts
+
+	// Stream configures TCP reassembly; Midstream above is ORed into it.
+	Stream stream.Config
+
+	// Shard makes flow IDs unique across the tables of one process: give
+	// each worker's table a different value (0-255).
+	Shard uint8
+
+	// OnEnd is told about flows the table ends inside Lookup: evicted under
+	// MaxFlows (ReasonForced) or replaced by a new TCP session on the same
+	// ports (ReasonReuse). nil to drop them silently. Expire and Flush take
+	// their own callback.
+	OnEnd func(*Flow, EndReason)
 }
 
 // Timeouts per state, as in Suricata's flow-timeouts.
@@ -80,28 +108,23 @@ type Timeouts struct {
 // EndReason says why a flow ended (EVE flow.reason).
 type EndReason string
 
-// Table is a flow table shard. Not safe for concurrent use: one per worker.
-type Table struct{ cfg Config }
-
-// NewTable returns an empty table.
-func NewTable(cfg Config) *Table { return &Table{cfg: cfg} }
-
-// Lookup finds or creates p's flow in zone and returns it with p's
-// direction. It updates counters and, for TCP, the connection state. It
-// returns nil for packets that belong to no flow (no IP layer).
-func (t *Table) Lookup(p *decode.Packet, zone uint32) (*Flow, Dir) { panic("flow: not implemented") }
-
-// Expire ends flows idle past their timeout at now, calling end for each
-// before it is freed.
-func (t *Table) Expire(now time.Time, end func(*Flow, EndReason)) { panic("flow: not implemented") }
-
-// Flush ends every flow (at shutdown or the end of a capture).
-func (t *Table) Flush(end func(*Flow, EndReason)) { panic("flow: not implemented") }
+// End reasons, spelled as Suricata's EVE flow.reason.
+const (
+	ReasonTimeout  EndReason = "timeout"
+	ReasonForced   EndReason = "forced"   // evicted to stay under MaxFlows
+	ReasonShutdown EndReason = "shutdown" // Flush at the end of a capture or at exit
+	ReasonReuse    EndReason = "tcp_reuse"
+)
 
 // Stats counts table activity.
 type Stats struct {
 	Active, Created, Evicted, Timedout uint64
-}
+	Reused                             uint64 // TCP flows ended by a new SYN on the same tuple
+	NoFlow                             uint64 // packets without an IP layer
+	Fragment                           uint64 // packets keyed as IP fragments without a transport header
 
-// Stats returns the counters.
-func (t *Table) Stats() Stats { panic("flow: not implemented") }
+	// Reassembly totals of the TCP flows ended so far (both directions).
+	StreamGaps         uint64 // holes skipped: bytes the capture lost
+	StreamDroppedSegs  uint64 // out-of-order data dropped over the buffer caps
+	StreamDroppedBytes uint64
+}

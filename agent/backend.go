@@ -1,0 +1,84 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/tapwatch/tapwatch/agent/api"
+	"github.com/tapwatch/tapwatch/agent/inventory"
+)
+
+// backend serves the control socket from the daemon's state.
+type backend struct{ d *Daemon }
+
+func (b backend) VMs(ctx context.Context) ([]api.VM, error) {
+	d := b.d
+	var out []api.VM
+	for _, vm := range d.inv.VMs() {
+		v := api.VM{Name: vm.Name, UUID: vm.UUID, State: string(vm.State)}
+		if c, ok := d.alertsByVM.Load(vm.Name); ok {
+			v.Alerts = c.(*atomic.Uint64).Load()
+		}
+		for _, n := range vm.NICs {
+			nic := api.NIC{MAC: n.MAC.String(), Tap: n.Target, Bridge: n.Bridge}
+			if l, err := netlink.LinkByName(n.Target); err == nil && n.Target != "" {
+				nic.HookMode, nic.Attached, nic.Packets = d.rec.nicState(l.Attrs().Index)
+				if m, err := netlink.LinkByIndex(l.Attrs().MasterIndex); err == nil {
+					nic.Bridge = m.Attrs().Name
+				}
+			}
+			v.NICs = append(v.NICs, nic)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (b backend) Status(ctx context.Context) (api.Status, error) {
+	d := b.d
+	st := api.Status{Host: d.cfg.Host, Version: Version, Started: d.started, LibvirtURI: d.cfg.Libvirt.URI,
+		Libvirt: *d.libvirtState.Load(), Hooks: d.rec.hooks(), Alerts: d.alerts.Load(), Drops: map[string]uint64{}}
+	d.rulesMu.Lock()
+	st.RulesLoaded, st.RulesFailed = d.rulesLoaded, d.rulesFailed
+	d.rulesMu.Unlock()
+	ps := d.pipe.Stats()
+	st.Packets = ps.Frames
+	for _, h := range st.Hooks {
+		st.Drops["ring_full"] += h.RingFull
+	}
+	for k, v := range ps.Decode {
+		st.Drops["decode_"+k] += v
+	}
+	if n := d.hub.dropped.Load(); n > 0 {
+		st.Drops["alert_follower_slow"] = n
+	}
+	return st, nil
+}
+
+func (b backend) Alerts(ctx context.Context, vm string, follow bool) ([][]byte, <-chan []byte, error) {
+	recent, live := b.d.hub.snapshot(ctx, vm, follow)
+	return recent, live, nil
+}
+
+// Hook learns a VM from libvirt's hook before libvirt's own event arrives,
+// so its taps are expected (and attributed) from their first frame.
+func (b backend) Hook(ctx context.Context, ev api.HookEvent) (api.HookReply, error) {
+	d := b.d
+	d.log.Info("libvirt hook", "domain", ev.Domain, "op", ev.Operation, "subop", ev.SubOp)
+	switch ev.Operation {
+	case "prepare", "start", "started", "migrate", "reconnect", "attach":
+		vm, err := inventory.ParseDomainXML(ev.XML)
+		if err != nil {
+			// The VM still starts: libvirt's events will describe it.
+			d.log.Warn("hook: cannot read domain XML", "domain", ev.Domain, "error", err)
+			return api.HookReply{Allow: true, Message: fmt.Sprintf("domain XML unreadable: %v", err)}, nil
+		}
+		vm.State = inventory.StateRunning
+		d.inv.Put(vm)
+		d.rec.poke()
+	}
+	return api.HookReply{Allow: true}, nil
+}

@@ -1,0 +1,87 @@
+package agent
+
+import (
+	"bytes"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/tapwatch/tapwatch/agent/output/eve"
+	"github.com/tapwatch/tapwatch/agent/pipeline"
+	"github.com/tapwatch/tapwatch/agent/vmctx"
+	"github.com/tapwatch/tapwatch/rules/decode"
+	"github.com/tapwatch/tapwatch/rules/detect"
+)
+
+// findingInterval rate-limits hypervisor findings per VM and kind: a VM
+// spoofing its MAC would otherwise raise one alert per frame.
+const findingInterval = 10 * time.Second
+
+// Frame runs the checks only a hypervisor can make on frames a VM sent.
+func (d *Daemon) Frame(fr *pipeline.Frame, p *decode.Packet) {
+	if !fr.FromVM {
+		return
+	}
+	for _, f := range d.vms.Inspect(fr.Iface, fr.Data) {
+		key := fmt.Sprintf("%d/%s", f.SID, f.VM.VMName)
+		d.findingsMu.Lock()
+		last, seen := d.findingsLast[key]
+		fresh := !seen || p.Timestamp.Sub(last) >= findingInterval
+		if fresh {
+			d.findingsLast[key] = p.Timestamp
+		}
+		d.findingsMu.Unlock()
+		if !fresh {
+			continue
+		}
+		a := &detect.Alert{Packet: p, Action: "allowed", RuleAction: detect.ActionAlert, GID: 1,
+			SID: uint32(f.SID), Rev: 1, Msg: f.Msg, Category: "Potentially Bad Traffic", Severity: 2, TxID: -1}
+		d.Alert(a, fr)
+	}
+}
+
+// Alert writes an alert with the VMs on each side and hands it to followers.
+func (d *Daemon) Alert(a *detect.Alert, fr *pipeline.Frame) {
+	var src, dst *vmctx.Ref
+	if a.Packet != nil {
+		src, dst = d.vms.Sides(a.Packet.SrcMAC, a.Packet.DstMAC, fr.Iface, fr.FromVM)
+	}
+	var vmObjs []map[string]any
+	var names []string
+	for _, s := range []struct {
+		r    *vmctx.Ref
+		role vmctx.Side
+	}{{src, vmctx.Src}, {dst, vmctx.Dst}} {
+		if s.r == nil {
+			continue
+		}
+		vmObjs = append(vmObjs, map[string]any{
+			"uuid": s.r.VMUUID, "name": s.r.VMName, "mac": macString(s.r.MAC), "tap": s.r.Tap,
+			"bridge": s.r.Bridge, "host": s.r.Host, "role": string(s.role),
+		})
+		names = append(names, s.r.VMName)
+		c, _ := d.alertsByVM.LoadOrStore(s.r.VMName, new(atomic.Uint64))
+		c.(*atomic.Uint64).Add(1)
+	}
+	d.alerts.Add(1)
+	var buf bytes.Buffer
+	w := eve.NewWriter(&buf, eve.Options{CommunityID: true})
+	var extra []eve.Field
+	if vmObjs != nil {
+		extra = append(extra, eve.Field{Key: "vm", Value: vmObjs})
+	}
+	extra = append(extra, eve.Field{Key: "in_iface", Value: fr.Iface})
+	if err := w.WriteAlert(a, extra...); err != nil {
+		d.log.Warn("encode alert", "error", err)
+		return
+	}
+	line := bytes.TrimRight(buf.Bytes(), "\n")
+	if _, err := d.eveF.Write(append(line, '\n')); err != nil {
+		d.log.Warn("write eve", "error", err)
+	}
+	d.hub.publish(line, names)
+}
+
+func macString(m [6]byte) string {
+	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
+}

@@ -1,0 +1,151 @@
+package pipeline
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tapwatch/tapwatch/rules/decode"
+	"github.com/tapwatch/tapwatch/rules/detect"
+)
+
+// Frame is one captured frame and where it was seen.
+type Frame struct {
+	Data      []byte
+	Timestamp time.Time
+	Ifindex   uint32
+	Iface     string // interface name of the hook
+	FromVM    bool   // seen at a tap's ingress: the VM behind it sent it
+	Zone      uint32 // bridge or VLAN
+	OrigLen   int
+}
+
+// Handler receives what the workers find. Its methods run on worker
+// goroutines, concurrently.
+type Handler interface {
+	// Frame sees every frame before detection (hypervisor checks, counters).
+	Frame(fr *Frame, p *decode.Packet)
+	// Alert reports an alert and the frame that raised it.
+	Alert(a *detect.Alert, fr *Frame)
+}
+
+// Stats counts pipeline activity.
+type Stats struct {
+	Frames, Bytes, Alerts, Malformed uint64
+	Decode                           map[string]uint64
+}
+
+// Pipeline fans frames out to workers.
+type Pipeline struct {
+	h       Handler
+	shard   Sharder
+	workers []*worker
+	wg      sync.WaitGroup
+	engine  atomic.Pointer[detect.Engine]
+}
+
+type worker struct {
+	in     chan *Frame
+	dec    *decode.Decoder
+	det    *detect.Worker
+	eng    *detect.Engine
+	frames atomic.Uint64
+	bytes  atomic.Uint64
+	alerts atomic.Uint64
+	bad    atomic.Uint64
+	mu     sync.Mutex // guards dec stats snapshot
+}
+
+// queueLen bounds each worker's backlog; a full queue blocks the reader so
+// loss happens in the kernel ring, where it is counted per hook.
+const queueLen = 4096
+
+// New starts n workers (n <= 0: one) running eng.
+func New(eng *detect.Engine, n int, h Handler) *Pipeline {
+	if n <= 0 {
+		n = 1
+	}
+	p := &Pipeline{h: h, shard: NewSharder(n)}
+	p.engine.Store(eng)
+	for i := 0; i < n; i++ {
+		w := &worker{in: make(chan *Frame, queueLen), dec: decode.NewDecoder(decode.Config{})}
+		p.workers = append(p.workers, w)
+		p.wg.Add(1)
+		go p.run(w)
+	}
+	return p
+}
+
+// Swap makes the workers use eng from their next frame on. Flow state of the
+// old engine is dropped: a reload starts flows afresh, as Suricata's does not
+// but as is safe for a swap that must never block detection.
+func (p *Pipeline) Swap(eng *detect.Engine) { p.engine.Store(eng) }
+
+// Submit hands fr to the worker owning its flow. fr.Data must not be reused
+// by the caller afterwards.
+func (p *Pipeline) Submit(fr *Frame) {
+	w := p.workers[p.shard.WorkerInZone(decode.LinkEthernet, fr.Data, fr.Zone)]
+	w.in <- fr
+}
+
+// Close drains the queues, flushes every flow and stops the workers.
+func (p *Pipeline) Close() {
+	for _, w := range p.workers {
+		close(w.in)
+	}
+	p.wg.Wait()
+}
+
+func (p *Pipeline) run(w *worker) {
+	defer p.wg.Done()
+	var pkt decode.Packet
+	var cur *Frame
+	emit := func(a *detect.Alert) {
+		w.alerts.Add(1)
+		p.h.Alert(a, cur)
+	}
+	for fr := range w.in {
+		if eng := p.engine.Load(); eng != w.eng {
+			if w.det != nil {
+				w.det.Flush(emit, nil)
+			}
+			w.eng, w.det = eng, eng.NewWorker()
+		}
+		cur = fr
+		w.frames.Add(1)
+		w.bytes.Add(uint64(len(fr.Data)))
+		// Decode keeps the capture metadata set before the call: the
+		// timestamp drives defragmentation timeouts, OrigLen tells snaplen
+		// truncation from a lying length field.
+		pkt.Timestamp, pkt.OrigLen, pkt.Num = fr.Timestamp, fr.OrigLen, 0
+		w.mu.Lock()
+		ok := w.dec.Decode(decode.LinkEthernet, fr.Data, &pkt)
+		w.mu.Unlock()
+		if !ok {
+			w.bad.Add(1)
+		}
+		p.h.Frame(fr, &pkt)
+		w.det.Process(&pkt, fr.Zone, emit)
+	}
+	if w.det != nil {
+		cur = &Frame{}
+		w.det.Flush(emit, nil)
+	}
+}
+
+// Stats sums the workers' counters.
+func (p *Pipeline) Stats() Stats {
+	s := Stats{Decode: map[string]uint64{}}
+	for _, w := range p.workers {
+		s.Frames += w.frames.Load()
+		s.Bytes += w.bytes.Load()
+		s.Alerts += w.alerts.Load()
+		s.Malformed += w.bad.Load()
+		w.mu.Lock()
+		for k, v := range w.dec.Stats().ByReason() {
+			s.Decode[k] += v
+		}
+		w.mu.Unlock()
+	}
+	return s
+}

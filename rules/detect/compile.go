@@ -1,0 +1,382 @@
+package detect
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tapwatch/tapwatch/rules"
+	"github.com/tapwatch/tapwatch/rules/decode"
+	"github.com/tapwatch/tapwatch/rules/keyword"
+	"github.com/tapwatch/tapwatch/rules/mpm"
+)
+
+// proto buckets: each gets its own prefilter group.
+const (
+	bTCP = iota
+	bUDP
+	bICMP
+	bICMPv6
+	bOther
+	nBuckets
+)
+
+func bucketOf(proto uint8) int {
+	switch proto {
+	case decode.ProtoTCP:
+		return bTCP
+	case decode.ProtoUDP:
+		return bUDP
+	case decode.ProtoICMP:
+		return bICMP
+	case decode.ProtoICMPv6:
+		return bICMPv6
+	}
+	return bOther
+}
+
+// bufOps is the part of a rule that inspects one buffer.
+type bufOps struct {
+	buf keyword.Buffer
+	ops []keyword.Op
+}
+
+// csig is a compiled rule.
+type csig struct {
+	num    int
+	rule   *rules.Rule
+	sig    *keyword.Sig
+	action Action
+	raw    string // action as written after mapping (reject*, drop...)
+	msg    string
+	gid    uint32
+	sid    uint32
+	rev    uint32
+
+	category string
+	severity int
+
+	ipVer      uint8 // 4 or 6 when the header says ipv4/ipv6, else 0
+	pktOnly    bool  // tcp-pkt or flow:no_stream
+	streamOnly bool  // tcp-stream or flow:only_stream
+	ipOnly     bool
+	appProto   string
+
+	payload []keyword.Op
+	app     []bufOps
+	// prefilter: buffer the fast pattern lives in, or -1 for always-candidate
+	fpBuf int
+}
+
+// group is the prefilter for one protocol bucket.
+type group struct {
+	mpm    [keyword.NumBuffers]*mpm.Matcher
+	always []uint32 // sigs evaluated without a prefilter hit, sorted
+}
+
+// Engine is a compiled rule set. It is immutable and shared by Workers.
+type Engine struct {
+	opts    Options
+	sigs    []*csig
+	groups  [nBuckets]group
+	nbits   int
+	bitName []string
+	// Errors are the rules the compiler rejected.
+	Errors []error
+
+	alertMax   int
+	ipOnlyOnce bool
+	// midstreamPolicy is the resolved stream.midstream-policy: ignore,
+	// drop-flow, drop-packet, reject, bypass or pass-flow.
+	midstreamPolicy string
+}
+
+// CompileError is a rule the compiler rejected, with its position.
+type CompileError struct {
+	File      string
+	Line, Col int
+	SID       uint32
+	Msg       string
+}
+
+func (e *CompileError) Error() string {
+	return fmt.Sprintf("%s:%d:%d: sid %d: %s", e.File, e.Line, e.Col, e.SID, e.Msg)
+}
+
+// Compile builds an engine from parsed rules. Rules the engine cannot use
+// are skipped and listed in Engine.Errors; Compile fails only when the
+// options themselves are unusable.
+func Compile(rs []*rules.Rule, opts Options) (*Engine, error) {
+	e := &Engine{opts: opts, alertMax: 15, ipOnlyOnce: true}
+	if v, ok := opts.Settings["packet-alert-max"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("setting packet-alert-max=%q: want a number >= 0", v)
+		}
+		if n > 0 {
+			// 0 means the default, as in Suricata.
+			e.alertMax = n
+		}
+	}
+	rank := map[Action]int{ActionPass: 0, ActionDrop: 1, ActionReject: 2, ActionAlert: 3}
+	if v, ok := opts.Settings["action-order"]; ok {
+		rank = map[Action]int{}
+		for i, a := range strings.Split(v, ",") {
+			act := Action(strings.TrimSpace(a))
+			switch act {
+			case ActionPass, ActionDrop, ActionReject, ActionAlert:
+				rank[act] = i
+			default:
+				return nil, fmt.Errorf("setting action-order=%q: %q is not pass, drop, reject or alert", v, a)
+			}
+		}
+		if len(rank) != 4 {
+			return nil, fmt.Errorf("setting action-order=%q: list each of pass, drop, reject, alert once", v)
+		}
+	}
+	mid := opts.Midstream || opts.Settings["stream.midstream"] == "true"
+	pol := opts.Settings["stream.midstream-policy"]
+	if pol == "" {
+		pol = opts.Settings["exception-policy"]
+	}
+	switch pol {
+	case "", "auto":
+		// Suricata's auto: drop a session it cannot follow in IPS mode,
+		// unless midstream pickup is allowed.
+		pol = "ignore"
+		if opts.IPS && !mid {
+			pol = "drop-flow"
+		}
+	case "ignore", "bypass", "pass-flow":
+	case "drop-flow", "drop-packet", "reject":
+		if !opts.IPS {
+			// Dropping needs IPS mode; IDS falls back to inspecting.
+			pol = "ignore"
+		}
+	default:
+		return nil, fmt.Errorf("setting midstream/exception policy %q: use auto, ignore, drop-flow, drop-packet, reject, bypass or pass-flow", pol)
+	}
+	e.midstreamPolicy = pol
+	var classes rules.Classes
+	if opts.ClassificationFile != "" {
+		c, err := rules.LoadClassification(opts.ClassificationFile)
+		if err != nil {
+			return nil, fmt.Errorf("compile rules: %w", err)
+		}
+		classes = c
+	}
+	bits := map[string]int{}
+	seen := map[[2]uint32]bool{}
+	for _, r := range rs {
+		if r == nil || r.Sig == nil {
+			continue
+		}
+		s := r.Sig
+		key := [2]uint32{s.GID, s.SID}
+		if seen[key] {
+			e.Errors = append(e.Errors, &CompileError{File: r.File, Line: r.Line, Col: 1, SID: s.SID,
+				Msg: fmt.Sprintf("duplicate signature gid %d sid %d: the first one loaded wins", s.GID, s.SID)})
+			continue
+		}
+		seen[key] = true
+		c, err := compileSig(r, classes, bits, e)
+		if err != nil {
+			e.Errors = append(e.Errors, &CompileError{File: r.File, Line: r.Line, Col: 1, SID: s.SID, Msg: err.Error()})
+			continue
+		}
+		e.sigs = append(e.sigs, c)
+	}
+	e.nbits = len(bits)
+	e.bitName = make([]string, len(bits))
+	for n, i := range bits {
+		e.bitName[i] = n
+	}
+	sortSigs(e.sigs, rank)
+	for i, c := range e.sigs {
+		c.num = i
+	}
+	e.buildGroups()
+	return e, nil
+}
+
+func actionOf(a string) Action {
+	switch a {
+	case "pass":
+		return ActionPass
+	case "drop":
+		return ActionDrop
+	case "reject", "rejectsrc", "rejectdst", "rejectboth":
+		return ActionReject
+	}
+	return ActionAlert
+}
+
+func compileSig(r *rules.Rule, classes rules.Classes, bits map[string]int, e *Engine) (*csig, error) {
+	s := r.Sig
+	c := &csig{rule: r, sig: s, raw: r.Action, action: actionOf(r.Action), msg: s.Msg,
+		gid: s.GID, sid: s.SID, rev: s.Rev, severity: 3, appProto: s.AppProto, fpBuf: -1}
+	if s.Class != "" {
+		cl, ok := classes[strings.ToLower(s.Class)]
+		if classes != nil && !ok {
+			return nil, fmt.Errorf("unknown classtype %q: add it to classification.config", s.Class)
+		}
+		if ok {
+			c.category = cl.Desc
+			c.severity = cl.Priority
+		}
+	}
+	if s.Priority != 0 {
+		c.severity = s.Priority
+	}
+	switch r.Proto {
+	case "tcp-pkt":
+		c.pktOnly = true
+	case "tcp-stream":
+		c.streamOnly = true
+	case "ipv4", "ip4":
+		c.ipVer = 4
+	case "ipv6", "ip6":
+		c.ipVer = 6
+	}
+	if s.Flow.NoStream {
+		c.pktOnly = true
+	}
+	if s.Flow.OnlyStream {
+		c.streamOnly = true
+	}
+	for i := range s.Flowbits {
+		fb := &s.Flowbits[i]
+		fb.Idx = fb.Idx[:0]
+		for _, n := range fb.Names {
+			idx, ok := bits[n]
+			if !ok {
+				idx = len(bits)
+				bits[n] = idx
+			}
+			fb.Idx = append(fb.Idx, idx)
+		}
+	}
+	// Split ops by buffer, keeping rule order within each.
+	byBuf := map[keyword.Buffer][]keyword.Op{}
+	var order []keyword.Buffer
+	for _, o := range s.Ops {
+		if _, ok := byBuf[o.Buf]; !ok {
+			order = append(order, o.Buf)
+		}
+		byBuf[o.Buf] = append(byBuf[o.Buf], o)
+	}
+	for _, b := range order {
+		if b == keyword.BufPayload {
+			c.payload = byBuf[b]
+			continue
+		}
+		c.app = append(c.app, bufOps{buf: b, ops: byBuf[b]})
+	}
+	if s.AppProto != "" && len(c.app) > 0 {
+		// App-layer buffers come from the app-layer parsers; such rules
+		// are kept and match once those parsers supply buffers.
+	}
+	if _, _, b, ok := s.FastPatternBytes(); ok {
+		c.fpBuf = int(b)
+	}
+	c.ipOnly = len(s.Ops) == 0 && len(s.Packet) == 0 && !s.Flow.Set && s.AppProto == "" &&
+		r.SrcPorts.IsAny() && r.DstPorts.IsAny() && !c.pktOnly && !c.streamOnly
+	for _, fb := range s.Flowbits {
+		if fb.IsCheck() {
+			c.ipOnly = false
+		}
+	}
+	if s.Threshold != nil || s.Filter != nil {
+		// Counting needs every packet.
+		c.ipOnly = false
+	}
+	return c, nil
+}
+
+// flowbitsType ranks rules as Suricata does: pure setters first, then
+// rules that set and read, then readers, then rules without flowbits.
+func flowbitsType(s *keyword.Sig) int {
+	set, read := false, false
+	for _, f := range s.Flowbits {
+		if f.IsCheck() {
+			read = true
+		} else {
+			set = true
+		}
+	}
+	switch {
+	case set && !read:
+		return 0
+	case set && read:
+		return 1
+	case read:
+		return 2
+	}
+	return 3
+}
+
+func sortSigs(ss []*csig, rank map[Action]int) {
+	sort.SliceStable(ss, func(i, j int) bool {
+		a, b := ss[i], ss[j]
+		if x, y := rank[a.action], rank[b.action]; x != y {
+			return x < y
+		}
+		if x, y := flowbitsType(a.sig), flowbitsType(b.sig); x != y {
+			return x < y
+		}
+		if a.severity != b.severity {
+			return a.severity < b.severity
+		}
+		return false
+	})
+}
+
+func (c *csig) inBucket(b int) bool {
+	switch c.rule.Proto {
+	case "tcp", "tcp-pkt", "tcp-stream":
+		return b == bTCP
+	case "udp":
+		return b == bUDP
+	case "icmp", "icmpv4":
+		return b == bICMP || b == bICMPv6
+	case "icmpv6":
+		return b == bICMPv6
+	case "ip", "ipv4", "ipv6", "ip4", "ip6", "pkthdr":
+		return true
+	case "sctp":
+		return b == bOther
+	}
+	// App-layer protocols ride on TCP or UDP.
+	return b == bTCP || b == bUDP
+}
+
+func (e *Engine) buildGroups() {
+	for b := 0; b < nBuckets; b++ {
+		var bld [keyword.NumBuffers]mpm.Builder
+		g := &e.groups[b]
+		for _, c := range e.sigs {
+			if !c.inBucket(b) {
+				continue
+			}
+			p, nocase, buf, ok := c.sig.FastPatternBytes()
+			if !ok {
+				g.always = append(g.always, uint32(c.num))
+				continue
+			}
+			bld[buf].Add(p, nocase, uint32(c.num))
+		}
+		for i := range bld {
+			if bld[i].Len() > 0 {
+				g.mpm[i] = bld[i].Build()
+			}
+		}
+	}
+}
+
+// Len returns how many rules the engine runs.
+func (e *Engine) Len() int { return len(e.sigs) }
+
+// errSkip marks nothing; kept for future use of errors.Is in callers.
+var _ = errors.New

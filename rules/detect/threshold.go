@@ -1,0 +1,97 @@
+package detect
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/tapwatch/tapwatch/rules/decode"
+	"github.com/tapwatch/tapwatch/rules/keyword"
+)
+
+// threshKey identifies one threshold counter: a rule and the tracked
+// address(es).
+type threshKey struct {
+	gid, sid uint32
+	filter   bool
+	a, b     netip.Addr
+}
+
+type threshState struct {
+	start time.Time
+	count uint32
+	done  bool // ThBoth already alerted in this window
+	ports map[uint16]struct{}
+}
+
+// thresholdOK applies threshold and detection_filter, counting in packet
+// time, and reports whether the match may alert.
+func (w *Worker) thresholdOK(c *csig, p *decode.Packet) bool {
+	s := c.sig
+	if s.Filter != nil && !w.count(c, s.Filter, p, true) {
+		return false
+	}
+	if s.Threshold != nil && !w.count(c, s.Threshold, p, false) {
+		return false
+	}
+	return true
+}
+
+func (w *Worker) count(c *csig, t *keyword.Threshold, p *decode.Packet, filter bool) bool {
+	k := threshKey{gid: c.gid, sid: c.sid, filter: filter}
+	switch t.Track {
+	case keyword.TrackSrc:
+		k.a = p.SrcIP
+	case keyword.TrackDst:
+		k.a = p.DstIP
+	case keyword.TrackBoth:
+		k.a, k.b = p.SrcIP, p.DstIP
+		if k.b.Less(k.a) {
+			k.a, k.b = k.b, k.a
+		}
+	}
+	now := p.Timestamp
+	st, ok := w.thresh[k]
+	if !ok {
+		st = &threshState{start: now}
+		w.thresh[k] = st
+	}
+	win := time.Duration(t.Seconds) * time.Second
+	if now.Sub(st.start) >= win && t.Seconds > 0 {
+		st.start, st.count, st.done = now, 0, false
+		clear(st.ports)
+	}
+	if t.UniqueOn != 0 {
+		port := p.SrcPort
+		if t.UniqueOn == 2 {
+			port = p.DstPort
+		}
+		if st.ports == nil {
+			st.ports = map[uint16]struct{}{}
+		}
+		if _, dup := st.ports[port]; dup {
+			return t.Type == keyword.ThDetection && st.count > t.Count
+		}
+		st.ports[port] = struct{}{}
+	}
+	st.count++
+	switch t.Type {
+	case keyword.ThLimit:
+		return st.count <= t.Count
+	case keyword.ThThreshold:
+		if st.count >= t.Count {
+			st.count = 0
+			st.start = now
+			return true
+		}
+		return false
+	case keyword.ThBoth:
+		if st.count >= t.Count && !st.done {
+			st.done = true
+			return true
+		}
+		return false
+	case keyword.ThDetection:
+		return st.count > t.Count
+	}
+	return true
+}

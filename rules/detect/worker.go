@@ -1,0 +1,423 @@
+package detect
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/tapwatch/tapwatch/rules/decode"
+	"github.com/tapwatch/tapwatch/rules/flow"
+	"github.com/tapwatch/tapwatch/rules/keyword"
+	"github.com/tapwatch/tapwatch/rules/mpm"
+	"github.com/tapwatch/tapwatch/rules/stream"
+)
+
+// flowState is the engine's per-flow slot (flow.Flow.Detect).
+type flowState struct {
+	passed     bool
+	dropped    bool
+	ipOnlyDone [2]bool
+	txAlerted  map[txSeen]struct{}
+}
+
+// hit is one rule that matched the current packet.
+type hit struct {
+	c      *csig
+	stream bool
+	// flowScope: a drop or pass applies to the whole flow, as in
+	// Suricata when the match came from the stream or app layer, or the
+	// rule is IP-only; otherwise it applies to this packet alone.
+	flowScope bool
+}
+
+// Worker runs the engine on one goroutine's share of the flows.
+type Worker struct {
+	e     *Engine
+	table *flow.Table
+	ksc   keyword.Scratch
+	msc   mpm.Scratch
+
+	stamp []uint32
+	gen   uint32
+	cands []uint32
+	hits  []hit
+	alert Alert
+	onHit func(uint32)
+
+	thresh     map[threshKey]*threshState
+	stats      Stats
+	lastExpire time.Time
+	curTx      *TxBuffers
+}
+
+// NewWorker returns a Worker with its own flow table shard, stream
+// sessions, threshold state and prefilter scratch.
+func (e *Engine) NewWorker() *Worker {
+	w := &Worker{
+		e: e,
+		table: flow.NewTable(flow.Config{
+			Midstream: e.opts.Midstream || e.opts.Settings["stream.midstream"] == "true",
+		}),
+		stamp:  make([]uint32, len(e.sigs)),
+		cands:  make([]uint32, 0, 64),
+		hits:   make([]hit, 0, 16),
+		thresh: map[threshKey]*threshState{},
+	}
+	w.onHit = w.addCand
+	return w
+}
+
+func (w *Worker) addCand(id uint32) {
+	if w.stamp[id] == w.gen {
+		return
+	}
+	w.stamp[id] = w.gen
+	w.cands = append(w.cands, id)
+}
+
+func (w *Worker) beginCands() {
+	w.gen++
+	if w.gen == 0 {
+		clear(w.stamp)
+		w.gen = 1
+	}
+	w.cands = w.cands[:0]
+}
+
+func flowStateOf(f *flow.Flow) *flowState {
+	fs, _ := flowStateNew(f)
+	return fs
+}
+
+// flowStateNew returns f's engine state and whether it was just created.
+func flowStateNew(f *flow.Flow) (*flowState, bool) {
+	if f == nil {
+		return nil, false
+	}
+	fs, ok := f.Detect.(*flowState)
+	if !ok {
+		fs = &flowState{}
+		f.Detect = fs
+	}
+	return fs, !ok
+}
+
+// expireEvery is how often (in packet time) idle flows are retired.
+const expireEvery = time.Second
+
+// Process inspects p (already decoded) in zone, calling emit for each alert.
+func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdict {
+	w.stats.Packets++
+	e := w.e
+	if p.IPVersion == 0 {
+		return VerdictPass
+	}
+	if !p.Timestamp.IsZero() && p.Timestamp.Sub(w.lastExpire) >= expireEvery {
+		if !w.lastExpire.IsZero() {
+			w.table.Expire(p.Timestamp, func(*flow.Flow, flow.EndReason) {})
+		}
+		w.lastExpire = p.Timestamp
+	}
+	f, dir := w.table.Lookup(p, zone)
+	fs, fresh := flowStateNew(f)
+	if fresh && p.IsTCP() && p.TCPFlags&(decode.TCPSyn|decode.TCPAck) != decode.TCPSyn {
+		// A session picked up without its SYN: Suricata's midstream
+		// exception policy decides whether it is inspected.
+		switch e.midstreamPolicy {
+		case "drop-flow", "drop-packet", "reject":
+			fs.dropped = true
+		case "bypass", "pass-flow":
+			fs.passed = true
+		}
+	}
+	var sdata []byte
+	inStream := false
+	if f != nil && f.TCP != nil && p.IsTCP() {
+		sdata = f.TCP.Process(p, dir)
+		inStream = len(sdata) > 0 || (len(p.Payload) > 0 && f.TCP.Established() && !f.TCP.DepthReached(dir))
+	}
+	if fs != nil {
+		if fs.dropped && e.opts.IPS {
+			w.stats.Dropped++
+			return VerdictDrop
+		}
+		if fs.passed {
+			return VerdictPass
+		}
+	}
+	g := &e.groups[bucketOf(p.IPProto)]
+	w.beginCands()
+	for _, id := range g.always {
+		w.addCand(id)
+	}
+	if m := g.mpm[keyword.BufPayload]; m != nil {
+		if len(p.Payload) > 0 {
+			m.Scan(p.Payload, &w.msc, w.onHit)
+		}
+		if len(sdata) > 0 {
+			m.Scan(sdata, &w.msc, w.onHit)
+		}
+	}
+	slices.Sort(w.cands)
+	w.hits = w.hits[:0]
+	for _, id := range w.cands {
+		c := e.sigs[id]
+		ok, st := w.match(c, p, f, fs, dir, sdata, inStream)
+		if !ok {
+			continue
+		}
+		w.postMatch(c, f)
+		if c.sig.NoAlert && c.action != ActionPass && c.action != ActionDrop {
+			continue
+		}
+		if !w.thresholdOK(c, p) {
+			continue
+		}
+		w.hits = append(w.hits, hit{c: c, stream: st, flowScope: st || c.ipOnly || c.appProto != ""})
+	}
+	if fs != nil && c0IPOnly(w.cands, e) {
+		fs.ipOnlyDone[dir&1] = true
+	}
+	return w.finish(p, f, fs, dir, emit)
+}
+
+// c0IPOnly reports whether any IP-only rule was a candidate, so the flow
+// direction can be marked as IP-only inspected.
+func c0IPOnly(cands []uint32, e *Engine) bool {
+	for _, id := range cands {
+		if e.sigs[id].ipOnly {
+			return true
+		}
+	}
+	return false
+}
+
+// finish applies actions in rule order and emits alerts.
+func (w *Worker) finish(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow.Dir, emit func(*Alert)) Verdict {
+	e := w.e
+	verdict := VerdictPass
+	emitted := 0
+	for _, h := range w.hits {
+		c := h.c
+		if c.action == ActionPass {
+			if fs != nil && h.flowScope {
+				fs.passed = true
+			}
+			break
+		}
+		blocked := false
+		if (c.action == ActionDrop || c.action == ActionReject) && e.opts.IPS {
+			verdict = VerdictDrop
+			blocked = true
+			if fs != nil && h.flowScope {
+				fs.dropped = true
+			}
+		}
+		if c.sig.NoAlert || emitted >= e.alertMax {
+			continue
+		}
+		emitted++
+		w.stats.Alerts++
+		a := &w.alert
+		*a = Alert{Packet: p, Flow: f, Dir: dir, Action: "allowed", RuleAction: c.action,
+			GID: c.gid, SID: c.sid, Rev: c.rev, Msg: c.msg, Category: c.category, Severity: c.severity,
+			Metadata: c.sig.Metadata, TxID: -1, Stream: h.stream}
+		if f != nil {
+			a.AppProto = f.AppProto
+		}
+		if w.curTx != nil {
+			a.TxID, a.App = w.curTx.TxID, w.curTx.App
+			if a.AppProto == "" {
+				a.AppProto = w.curTx.AppProto
+			}
+		}
+		if blocked {
+			a.Action = "blocked"
+		}
+		if emit != nil {
+			emit(a)
+		}
+	}
+	if verdict == VerdictDrop {
+		w.stats.Dropped++
+	}
+	return verdict
+}
+
+// postMatch runs flowbit actions of a matched rule, in rule order.
+func (w *Worker) postMatch(c *csig, f *flow.Flow) {
+	if f == nil {
+		return
+	}
+	for _, fb := range c.sig.Flowbits {
+		for _, i := range fb.Idx {
+			switch fb.Cmd {
+			case keyword.FbSet:
+				f.Bits.Set(i)
+			case keyword.FbUnset:
+				f.Bits.Unset(i)
+			case keyword.FbToggle:
+				f.Bits.Toggle(i)
+			}
+		}
+	}
+}
+
+// match evaluates c fully, cheapest tests first. stream is true when the
+// payload matched on reassembled data.
+func (w *Worker) match(c *csig, p *decode.Packet, f *flow.Flow, fs *flowState, dir flow.Dir, sdata []byte, inStream bool) (ok, stream bool) {
+	if !w.matchCommon(c, p, f, fs, dir) {
+		return false, false
+	}
+	if c.appProto != "" && len(c.app) == 0 && len(c.payload) > 0 {
+		if f == nil || !sameApp(f.AppProto, c.appProto) {
+			return false, false
+		}
+	}
+	if len(c.app) > 0 {
+		// App-layer buffers are inspected per transaction (InspectTx).
+		return false, false
+	}
+	if len(c.payload) == 0 {
+		return true, false
+	}
+	if p.IsTCP() && f != nil && f.TCP != nil {
+		if !c.pktOnly && len(sdata) > 0 && keyword.Inspect(c.payload, sdata, &w.ksc) {
+			return true, true
+		}
+		if c.streamOnly {
+			return false, false
+		}
+		if inStream && !c.pktOnly {
+			return false, false
+		}
+	} else if c.streamOnly {
+		return false, false
+	}
+	if len(p.Payload) == 0 || !p.HasL4() {
+		return false, false
+	}
+	return keyword.Inspect(c.payload, p.Payload, &w.ksc), false
+}
+
+// matchCommon runs the tests that need no payload: header, packet
+// keywords, flow and flowbit conditions.
+func (w *Worker) matchCommon(c *csig, p *decode.Packet, f *flow.Flow, fs *flowState, dir flow.Dir) bool {
+	if c.ipVer != 0 && p.IPVersion != c.ipVer {
+		return false
+	}
+	if c.ipOnly && fs != nil && w.e.ipOnlyOnce && fs.ipOnlyDone[dir&1] {
+		return false
+	}
+	if !headerMatch(c, p) {
+		return false
+	}
+	for _, m := range c.sig.Packet {
+		if !m.Match(p) {
+			return false
+		}
+	}
+	s := c.sig
+	if s.Flow.Set {
+		if f == nil {
+			if s.Flow.ToServer || s.Flow.ToClient || s.Flow.Established {
+				return false
+			}
+		} else {
+			if s.Flow.ToServer && dir != flow.ToServer {
+				return false
+			}
+			if s.Flow.ToClient && dir != flow.ToClient {
+				return false
+			}
+			est := f.Established()
+			if s.Flow.Established && !est {
+				return false
+			}
+			if s.Flow.NotEstab && est {
+				return false
+			}
+		}
+		if s.Flow.OnlyFrag && !p.Reassembled {
+			return false
+		}
+		if s.Flow.NoFrag && p.Reassembled {
+			return false
+		}
+	}
+	for _, fb := range s.Flowbits {
+		if fb.IsCheck() && !flowbitCheck(fb, f) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameApp(have, want string) bool {
+	if have == want {
+		return true
+	}
+	switch want {
+	case "http", "http1":
+		return have == "http" || have == "http1"
+	case "tls", "ssl":
+		return have == "tls"
+	}
+	return false
+}
+
+func flowbitCheck(fb keyword.FlowbitOp, f *flow.Flow) bool {
+	want := fb.Cmd == keyword.FbIsSet
+	if fb.Or {
+		for _, i := range fb.Idx {
+			if f != nil && f.Bits.IsSet(i) == want {
+				return true
+			}
+		}
+		return f == nil && !want
+	}
+	for _, i := range fb.Idx {
+		set := f != nil && f.Bits.IsSet(i)
+		if set != want {
+			return false
+		}
+	}
+	return true
+}
+
+func headerMatch(c *csig, p *decode.Packet) bool {
+	r := c.rule
+	if fwdMatch(c, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort) {
+		return true
+	}
+	return r.Bidir && fwdMatch(c, p.DstIP, p.SrcIP, p.DstPort, p.SrcPort)
+}
+
+func fwdMatch(c *csig, src, dst netip.Addr, sp, dp uint16) bool {
+	r := c.rule
+	if !r.Src.Match(src) || !r.Dst.Match(dst) {
+		return false
+	}
+	if r.SrcPorts.IsAny() && r.DstPorts.IsAny() {
+		return true
+	}
+	return r.SrcPorts.Match(sp) && r.DstPorts.Match(dp)
+}
+
+// Flush retires every flow (end of capture).
+func (w *Worker) Flush(emit func(*Alert), end FlowEnd) {
+	w.table.Flush(func(f *flow.Flow, reason flow.EndReason) {
+		if end != nil {
+			end(f, reason)
+		}
+	})
+}
+
+// Stats returns the worker's counters.
+func (w *Worker) Stats() Stats {
+	s := w.stats
+	s.Flow = w.table.Stats()
+	return s
+}
+
+var _ = stream.ToServer

@@ -1,0 +1,262 @@
+package keyword
+
+import "bytes"
+
+// recursionLimit bounds backtracking work per Inspect call, as Suricata's
+// inspection_recursion_limit does, so crafted payloads cannot make
+// relative-content rules quadratic without end.
+const recursionLimit = 3000
+
+// Scratch is per-worker state for Inspect. The zero value is ready; one
+// Scratch serves every rule evaluated on a goroutine.
+type Scratch struct {
+	Vars  [MaxVars]int64
+	runes []rune
+	steps int
+}
+
+// Inspect reports whether the ops (all on one buffer, in rule order) match
+// buf. When a relative op fails, earlier contents are retried at their
+// next occurrence, as Suricata does. It does not allocate for content,
+// byte_* and isdataat ops.
+func Inspect(ops []Op, buf []byte, sc *Scratch) bool {
+	if len(ops) == 0 {
+		return true
+	}
+	sc.steps = 0
+	return inspect(ops, 0, buf, 0, sc) == 1
+}
+
+// nextRelative reports whether op i+1 depends on where op i matched, the
+// only case in which retrying op i elsewhere can change the outcome.
+func nextRelative(ops []Op, i int) bool {
+	return i+1 < len(ops) && ops[i+1].Relative
+}
+
+func inspect(ops []Op, i int, buf []byte, cursor int, sc *Scratch) int {
+	if i == len(ops) {
+		return 1
+	}
+	sc.steps++
+	if sc.steps > recursionLimit {
+		return -1
+	}
+	o := &ops[i]
+	switch o.Kind {
+	case OpContent:
+		return inspectContent(ops, i, o, buf, cursor, sc)
+	case OpPcre:
+		start := 0
+		if o.Relative {
+			start = cursor
+		}
+		for {
+			ms, me, ok := o.Pcre.Find(buf, start, sc)
+			if o.Pcre.Negated {
+				if ok {
+					return 0
+				}
+				return inspect(ops, i+1, buf, cursor, sc)
+			}
+			if !ok {
+				return 0
+			}
+			r := inspect(ops, i+1, buf, me, sc)
+			if r != 0 || !nextRelative(ops, i) {
+				return r
+			}
+			start = ms + 1
+			if start > len(buf) {
+				return 0
+			}
+		}
+	case OpByteTest:
+		b := o.Byte
+		pos := int(b.Offset.value(&sc.Vars))
+		if b.Relative {
+			pos += cursor
+		}
+		v, ok := b.extract(buf, pos)
+		if !ok || !b.test(v, uint64(b.Value.value(&sc.Vars))) {
+			return 0
+		}
+		return inspect(ops, i+1, buf, cursor, sc)
+	case OpByteJump:
+		b := o.Byte
+		pos := int(b.Offset.value(&sc.Vars))
+		if b.Relative {
+			pos += cursor
+		}
+		nb := b.Bytes
+		if b.BytesVar != noVar {
+			nb = int(sc.Vars[b.BytesVar])
+		}
+		v, ok := b.extractN(buf, pos, nb)
+		if !ok {
+			return 0
+		}
+		j := int64(v) * b.Multiplier
+		if b.Align > 0 && j%int64(b.Align) != 0 {
+			j += int64(b.Align) - j%int64(b.Align)
+		}
+		var nc int64
+		switch {
+		case b.FromBeginning:
+			nc = j
+		case b.FromEnd:
+			nc = int64(len(buf)) + j
+		default:
+			nc = int64(pos+nb) + j
+		}
+		nc += b.PostOffset
+		if nc < 0 {
+			// Suricata clamps a jump before the buffer to its start.
+			nc = 0
+		}
+		if nc > int64(len(buf)) {
+			return 0
+		}
+		return inspect(ops, i+1, buf, int(nc), sc)
+	case OpByteExtract:
+		b := o.Byte
+		pos := int(b.Offset.value(&sc.Vars))
+		if b.Relative {
+			pos += cursor
+		}
+		v, ok := b.extract(buf, pos)
+		if !ok {
+			return 0
+		}
+		x := int64(v) * b.Multiplier
+		if b.Align > 0 && x%int64(b.Align) != 0 {
+			x += int64(b.Align) - x%int64(b.Align)
+		}
+		sc.Vars[b.VarIdx] = x
+		return inspect(ops, i+1, buf, pos+b.Bytes, sc)
+	case OpBsize:
+		if !o.Size.Match(uint64(len(buf))) {
+			return 0
+		}
+		return inspect(ops, i+1, buf, cursor, sc)
+	case OpIsDataAt:
+		d := o.Isdat
+		n := int(d.N.value(&sc.Vars))
+		var have bool
+		if d.Relative {
+			have = cursor+n <= len(buf)
+		} else {
+			have = n < len(buf)
+		}
+		if have == d.Negated {
+			return 0
+		}
+		return inspect(ops, i+1, buf, cursor, sc)
+	}
+	return 0
+}
+
+func inspectContent(ops []Op, i int, o *Op, buf []byte, cursor int, sc *Scratch) int {
+	start, end := 0, len(buf)
+	if o.Relative {
+		start = cursor
+		if o.Distance.Set {
+			start += int(o.Distance.value(&sc.Vars))
+		}
+		if o.Within.Set {
+			if e := start + int(o.Within.value(&sc.Vars)); e < end {
+				end = e
+			}
+		}
+	}
+	if o.Offset.Set {
+		if o.Relative {
+			start += int(o.Offset.value(&sc.Vars))
+		} else {
+			start = int(o.Offset.value(&sc.Vars))
+		}
+	}
+	if o.Depth.Set {
+		if e := start + int(o.Depth.value(&sc.Vars)); e < end {
+			end = e
+		}
+	}
+	if o.StartsWith {
+		if e := start + len(o.Pat); e < end {
+			end = e
+		}
+	}
+	if start < 0 {
+		start = 0
+	}
+	if o.EndsWith && end == len(buf) && end-len(o.Pat) > start {
+		start = end - len(o.Pat)
+	}
+	pos := start
+	for {
+		idx := -1
+		if end-pos >= len(o.Pat) {
+			idx = index(buf[pos:end], o.Pat, o.Nocase)
+		}
+		if o.EndsWith && idx >= 0 && pos+idx+len(o.Pat) != len(buf) {
+			idx = -1
+		}
+		if o.Negated {
+			if idx >= 0 {
+				return 0
+			}
+			return inspect(ops, i+1, buf, cursor, sc)
+		}
+		if idx < 0 {
+			return 0
+		}
+		at := pos + idx
+		r := inspect(ops, i+1, buf, at+len(o.Pat), sc)
+		if r != 0 || !nextRelative(ops, i) {
+			return r
+		}
+		pos = at + 1
+	}
+}
+
+// index finds pat in hay; with nocase, ASCII letters match either case.
+func index(hay, pat []byte, nocase bool) int {
+	if !nocase {
+		return bytes.Index(hay, pat)
+	}
+	first := pat[0] | 0x20
+	isLetter := first >= 'a' && first <= 'z'
+	n := len(pat)
+	for i := 0; i+n <= len(hay); i++ {
+		c := hay[i]
+		if isLetter {
+			if c|0x20 != first {
+				continue
+			}
+		} else if c != pat[0] {
+			continue
+		}
+		if equalFoldASCII(hay[i:i+n], pat) {
+			return i
+		}
+	}
+	return -1
+}
+
+func equalFoldASCII(a, b []byte) bool {
+	for i := range a {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if x >= 'A' && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if y >= 'A' && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,341 @@
+package mpm
+
+import (
+	"math/bits"
+	"slices"
+)
+
+// rawPattern is one Builder.Add call.
+type rawPattern struct {
+	b      []byte
+	nocase bool
+	id     uint32
+}
+
+// pattern is one distinct (bytes, nocase) pair, with every id it was added
+// under: duplicates are verified once and report all their ids.
+type pattern struct {
+	off, n uint32 // bytes are data[off:off+n]
+	// id is the dense id when nIDs == 1, else the start of the ids in idList.
+	id, nIDs uint32
+	nocase   bool
+}
+
+// entry ties an anchor gram to the pattern it was cut from.
+type entry struct {
+	gram   uint32 // folded anchor bytes, little-endian
+	pat    uint32
+	anchor uint32 // offset of the anchor inside the pattern
+}
+
+// table is the "filter then confirm" index for patterns of one length
+// class. Each pattern contributes one width-byte anchor, folded to lower
+// case. Scan hashes the folded gram at every buffer position and tests a
+// bitmap small enough to stay in L1/L2; only on a set bit does it walk the
+// bucket and verify candidates. Case-sensitive patterns share the folded
+// filter and are checked exactly on confirmation.
+type table struct {
+	width int // anchor length in bytes; 0 when the table is empty
+	// stride: only every stride-th buffer position is tested. Each pattern
+	// then has stride anchors at consecutive offsets, so exactly one of
+	// them lies on a tested position wherever the pattern occurs. It needs
+	// every pattern to be at least width+stride-1 long.
+	stride      int
+	bits        []uint64
+	shift       uint // bitmap index = (gram*hashMul) >> shift
+	bucketShift uint // bucket = bitmap index >> bucketShift
+	start       []uint32
+	ents        []entry
+	// raw, for 2-byte anchors only, has a bit for every raw (unfolded)
+	// byte pair that some anchor matches, so the scan loop tests a 16-bit
+	// load directly, without folding or hashing.
+	raw *[1 << 16 / 64]uint64
+}
+
+// hashMul is Knuth's multiplicative constant; the top bits of the product
+// mix all four gram bytes.
+const hashMul = 0x9E3779B1
+
+const (
+	gramLen   = 4 // anchor width for patterns at least this long
+	shortLen  = 2 // anchor width for 2..3-byte patterns
+	maxStride = 8
+)
+
+func build(raw []rawPattern) *Matcher {
+	m := &Matcher{}
+	dense := make(map[uint32]uint32, len(raw))
+	type uniq struct {
+		b      []byte
+		nocase bool
+		ids    []uint32
+	}
+	var uniqs []*uniq
+	byKey := make(map[string]*uniq, len(raw))
+	key := make([]byte, 0, 64)
+	for _, r := range raw {
+		d, ok := dense[r.id]
+		if !ok {
+			d = uint32(len(m.ids))
+			dense[r.id] = d
+			m.ids = append(m.ids, r.id)
+		}
+		if len(r.b) == 0 {
+			if !slices.Contains(m.always, d) {
+				m.always = append(m.always, d)
+			}
+			continue
+		}
+		key = key[:0]
+		if r.nocase {
+			key = append(key, 1)
+			for _, c := range r.b {
+				key = append(key, lower(c))
+			}
+		} else {
+			key = append(key, 0)
+			key = append(key, r.b...)
+		}
+		u := byKey[string(key)]
+		if u == nil {
+			u = &uniq{b: slices.Clone(key[1:]), nocase: r.nocase}
+			byKey[string(key)] = u
+			uniqs = append(uniqs, u)
+		}
+		if !slices.Contains(u.ids, d) {
+			u.ids = append(u.ids, d)
+		}
+	}
+
+	size := 0
+	for _, u := range uniqs {
+		size += len(u.b)
+	}
+	m.data = make([]byte, 0, size)
+	m.pats = make([]pattern, len(uniqs))
+	for i, u := range uniqs {
+		p := pattern{off: uint32(len(m.data)), n: uint32(len(u.b)), nocase: u.nocase}
+		m.data = append(m.data, u.b...)
+		if len(u.ids) == 1 {
+			p.id, p.nIDs = u.ids[0], 1
+		} else {
+			p.id, p.nIDs = uint32(len(m.idList)), uint32(len(u.ids))
+			m.idList = append(m.idList, u.ids...)
+		}
+		m.pats[i] = p
+	}
+
+	if len(m.pats) == 1 && !m.pats[0].nocase {
+		m.single = true
+		return m
+	}
+
+	stride := chooseStride(m.pats)
+	var long, short, one []entry
+	used := make(map[uint32]int)
+	for i := range m.pats {
+		p := &m.pats[i]
+		b := m.data[p.off : p.off+p.n]
+		switch {
+		case len(b) >= gramLen+stride-1:
+			long = chooseAnchors(long, b, gramLen, stride, uint32(i), used)
+		case len(b) >= shortLen:
+			short = chooseAnchors(short, b, shortLen, 1, uint32(i), used)
+		default:
+			one = append(one, entry{pat: uint32(i)})
+		}
+	}
+	m.long = newTable(long, gramLen)
+	m.long.stride = stride
+	m.short = newTable(short, shortLen)
+	if len(short) > 0 {
+		m.short.raw = new([1 << 16 / 64]uint64)
+		for _, e := range short {
+			p := &m.pats[e.pat]
+			b := m.data[p.off+e.anchor : p.off+e.anchor+2]
+			for _, c0 := range variants(b[0], p.nocase) {
+				for _, c1 := range variants(b[1], p.nocase) {
+					v := uint32(c0) | uint32(c1)<<8
+					m.short.raw[v>>6] |= 1 << (v & 63)
+				}
+			}
+		}
+	}
+	m.buildOne(one)
+	return m
+}
+
+// variants returns the raw bytes that match c.
+func variants(c byte, nocase bool) []byte {
+	if nocase && c >= 'a' && c <= 'z' {
+		return []byte{c, c - 'a' + 'A'}
+	}
+	return []byte{c}
+}
+
+// buildOne indexes 1-byte patterns by every raw byte that matches them:
+// a 1-byte pattern occurs iff one of its bytes occurs, so no verification
+// is needed and the scan can use the runtime's vectorised IndexByte.
+func (m *Matcher) buildOne(one []entry) {
+	if len(one) == 0 {
+		return
+	}
+	var lists [256][]uint32
+	for _, e := range one {
+		p := &m.pats[e.pat]
+		for _, c := range variants(m.data[p.off], p.nocase) {
+			lists[c] = append(lists[c], e.pat)
+		}
+	}
+	for c, l := range lists {
+		if len(l) > 0 {
+			m.oneVals = append(m.oneVals, byte(c))
+			m.oneStart = append(m.oneStart, uint32(len(m.onePats)))
+			m.onePats = append(m.onePats, l...)
+		}
+	}
+	m.oneStart = append(m.oneStart, uint32(len(m.onePats)))
+}
+
+// maxMoved is how many 4+ byte patterns may be moved to the 2-byte filter
+// so that the others can use a larger stride; beyond that the 2-byte
+// bitmap (64 Kib, up to 4 bits per nocase pattern) gets too dense.
+const maxMoved = 64
+
+// chooseStride picks the largest stride whose minimum length (gramLen +
+// stride - 1) leaves at most maxMoved shorter 4+ byte patterns. A stride-s
+// pass costs ~1/s of a stride-1 pass, and the 2-byte pass is about as cheap
+// as a stride-1 pass, so trading a few patterns to it pays as soon as it
+// lets the long pass skip.
+func chooseStride(pats []pattern) int {
+	for stride := maxStride; stride > 1; stride /= 2 {
+		moved := 0
+		for _, p := range pats {
+			if p.n >= gramLen && int(p.n) < gramLen+stride-1 {
+				moved++
+			}
+		}
+		if moved <= maxMoved {
+			return stride
+		}
+	}
+	return 1
+}
+
+// gramAt folds width bytes of b at i into a little-endian gram.
+func gramAt(b []byte, i, width int) uint32 {
+	var g uint32
+	for k := width - 1; k >= 0; k-- {
+		g = g<<8 | uint32(lower(b[i+k]))
+	}
+	return g
+}
+
+// chooseAnchors appends the stride consecutive anchors of b least likely
+// to fire: built from bytes that are rare in traffic, and not already
+// anchors of many patterns (every pattern sharing an anchor is verified
+// whenever it appears).
+func chooseAnchors(ents []entry, b []byte, width, stride int, pat uint32, used map[uint32]int) []entry {
+	best, bestCost := 0, int(^uint(0)>>1)
+	for i := 0; i+width+stride-1 <= len(b); i++ {
+		cost := 0
+		for j := i; j < i+stride; j++ {
+			g := gramAt(b, j, width)
+			cost += 8 * used[g]
+			for k := range width {
+				cost += byteCost(lower(b[j+k]))
+			}
+			if width == gramLen && g == g&0xff*0x01010101 {
+				cost += 30 // one byte repeated: padding, NOP sleds, "AAAA"
+			}
+		}
+		if cost < bestCost {
+			best, bestCost = i, cost
+		}
+	}
+	for j := best; j < best+stride; j++ {
+		g := gramAt(b, j, width)
+		used[g]++
+		ents = append(ents, entry{gram: g, pat: pat, anchor: uint32(j)})
+	}
+	return ents
+}
+
+// byteCost is a rough guess of how common a (lowered) byte is in network
+// payloads: padding, whitespace, protocol text and digits dominate.
+func byteCost(c byte) int {
+	switch {
+	case c == 0 || c == ' ':
+		return 10
+	case c == 0xff:
+		return 6
+	case c >= 'a' && c <= 'z':
+		switch c {
+		case 'e', 't', 'a', 'o', 'i', 'n', 's', 'r', 'h', 'l':
+			return 6
+		}
+		return 4
+	case c >= '0' && c <= '9':
+		return 5
+	case c == '\r' || c == '\n' || c == '/' || c == '.' || c == ':' || c == '=' ||
+		c == '-' || c == '_' || c == '&' || c == '%' || c == '<' || c == '>' || c == '"':
+		return 4
+	case c < 0x20:
+		return 3
+	}
+	return 1
+}
+
+// newTable sizes the bitmap at ~16 bits per distinct anchor (a few percent
+// false positives on random data) capped at 256 KiB, and the bucket index
+// at ~2 slots per anchor.
+func newTable(ents []entry, width int) table {
+	if len(ents) == 0 {
+		return table{}
+	}
+	distinct := make(map[uint32]struct{}, len(ents))
+	for _, e := range ents {
+		distinct[e.gram] = struct{}{}
+	}
+	d := len(distinct)
+	logBits := min(max(bits.Len(uint(d*16-1)), 9), 21)
+	logBuckets := min(max(bits.Len(uint(d*2-1)), 4), logBits)
+	t := table{
+		width:       width,
+		bits:        make([]uint64, 1<<logBits/64),
+		shift:       uint(32 - logBits),
+		bucketShift: uint(logBits - logBuckets),
+		start:       make([]uint32, 1<<logBuckets+1),
+		ents:        make([]entry, len(ents)),
+	}
+	for _, e := range ents {
+		h := e.gram * hashMul >> t.shift
+		t.bits[h>>6] |= 1 << (h & 63)
+		t.start[h>>t.bucketShift+1]++
+	}
+	for i := 1; i < len(t.start); i++ {
+		t.start[i] += t.start[i-1]
+	}
+	fill := slices.Clone(t.start)
+	for _, e := range ents {
+		b := e.gram * hashMul >> t.shift >> t.bucketShift
+		t.ents[fill[b]] = e
+		fill[b]++
+	}
+	return t
+}
+
+func (t *table) memBytes() int {
+	n := 8*cap(t.bits) + 4*cap(t.start) + 12*cap(t.ents)
+	if t.raw != nil {
+		n += len(t.raw) * 8
+	}
+	return n
+}
+
+// MemBytes is the approximate heap size of the compiled Matcher.
+func (m *Matcher) MemBytes() int {
+	return 4*cap(m.ids) + 4*cap(m.idList) + 20*cap(m.pats) + cap(m.data) +
+		4*cap(m.always) + m.long.memBytes() + m.short.memBytes() +
+		cap(m.oneVals) + 4*cap(m.oneStart) + 4*cap(m.onePats)
+}

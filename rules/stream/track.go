@@ -1,0 +1,137 @@
+package stream
+
+import "github.com/tapwatch/tapwatch/rules/decode"
+
+// Track updates the connection state with p travelling in dir: handshake,
+// FIN, RST and the peer's acknowledgements (used to skip holes the capture
+// missed). It does not reassemble; see Session for how it pairs with Process.
+func (s *Session) Track(p *decode.Packet, dir Dir) {
+	s.tracked = true
+	dir &= 1
+	flags := p.TCPFlags
+	me, peer := &s.half[dir], &s.half[dir^1]
+
+	if flags&decode.TCPAck != 0 && peer.init {
+		// Remember the furthest acknowledgement of the peer's data: it proves
+		// the receiver got bytes the capture may have missed.
+		if !peer.ackValid || int32(p.TCPAck-peer.ack) > 0 {
+			peer.ack, peer.ackValid = p.TCPAck, true
+		}
+	}
+
+	if flags&decode.TCPRst != 0 {
+		if s.state == StateNone {
+			return
+		}
+		if me.init && !me.rstInWindow(p.TCPSeq) {
+			// An RST far from anything this side sent is a forgery (or an
+			// evasion attempt to stop inspection), as Suricata judges it.
+			me.stats.RejectedRST++
+			return
+		}
+		s.rst = true
+		s.state = StateClosed
+		return
+	}
+	if me.init {
+		end := p.TCPSeq + uint32(len(p.Payload))
+		if !me.highValid || int32(end-me.high) > 0 {
+			me.high, me.highValid = end, true
+		}
+	}
+
+	switch s.state {
+	case StateNone:
+		s.trackNone(p, dir, flags)
+	case StateSynSent:
+		switch {
+		case dir == s.synDir && flags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn:
+			// A resent SYN may carry a new ISN (a client retrying).
+			me.start(p.TCPSeq + 1)
+		case dir != s.synDir && flags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn|decode.TCPAck &&
+			p.TCPAck == peer.nextSeq:
+			me.start(p.TCPSeq + 1)
+			s.state = StateSynRecv
+		}
+	case StateSynRecv:
+		switch {
+		case dir != s.synDir && flags&decode.TCPSyn != 0 && flags&decode.TCPAck != 0:
+			me.start(p.TCPSeq + 1) // SYN/ACK resent
+		case dir == s.synDir && flags&decode.TCPSyn == 0 && flags&decode.TCPAck != 0 &&
+			p.TCPAck == peer.nextSeq:
+			s.setEstablished()
+			s.fin(me, p, dir)
+		}
+	default: // established and closing states
+		s.fin(me, p, dir)
+	}
+}
+
+// trackNone handles the first packet a session sees.
+func (s *Session) trackNone(p *decode.Packet, dir Dir, flags uint8) {
+	me, peer := &s.half[dir], &s.half[dir^1]
+	switch {
+	case flags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn:
+		s.synDir = dir
+		s.state = StateSynSent
+		me.start(p.TCPSeq + 1)
+	case !s.cfg.Midstream:
+		// Suricata without stream.midstream tracks nothing until a SYN: no
+		// established state, no reassembly (suricata-verify
+		// alert-no-3whs-established).
+	case flags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn|decode.TCPAck:
+		s.mid = true
+		s.synDir = dir ^ 1
+		s.state = StateSynRecv
+		me.start(p.TCPSeq + 1)
+		peer.start(p.TCPAck)
+	default:
+		s.mid = true
+		s.synDir = dir
+		s.setEstablished()
+		me.start(p.TCPSeq)
+		if flags&decode.TCPAck != 0 {
+			peer.start(p.TCPAck)
+		}
+		s.fin(me, p, dir)
+	}
+}
+
+func (s *Session) setEstablished() {
+	s.state = StateEstablished
+	s.est = true
+}
+
+// fin moves the closing states along when dir sends FIN, and to closed on
+// the acknowledgement that follows both FINs.
+func (s *Session) fin(me *half, p *decode.Packet, dir Dir) {
+	if p.TCPFlags&decode.TCPFin == 0 {
+		if me.fin || s.half[dir^1].fin {
+			if s.half[0].fin && s.half[1].fin && p.TCPFlags&decode.TCPAck != 0 {
+				s.state = StateClosed
+			} else if s.state == StateFinWait1 && dir != s.synDir {
+				s.state = StateFinWait2
+			}
+		}
+		return
+	}
+	if me.fin {
+		return // FIN resent
+	}
+	me.fin = true
+	client := dir == s.synDir
+	switch s.state {
+	case StateEstablished:
+		if client {
+			s.state = StateFinWait1
+		} else {
+			s.state = StateCloseWait
+		}
+	case StateFinWait1:
+		s.state = StateClosing
+	case StateFinWait2:
+		s.state = StateTimeWait
+	case StateCloseWait:
+		s.state = StateLastAck
+	}
+}
