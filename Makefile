@@ -12,6 +12,7 @@ export CGO_ENABLED := 1
 FUZZ_TARGETS := \
 	./rules/decode:FuzzDecode \
 	./rules/stream:FuzzStream \
+	./rules/flow:FuzzLookup \
 	./rules/mpm:FuzzScan \
 	./rules/keyword:FuzzParseNumCmp \
 	./rules:FuzzParseRule
@@ -46,7 +47,7 @@ fuzz:
 # The suricata-verify runner: a table of pass/fail per test and "N passed, M failed";
 # fails when fewer tests pass than the floor recorded in the repo.
 sv:
-	$(GO) run ./test/sv/cmd/svrun -corpus $(CORPUS)/suricata-verify -tier all -floor $(SV_FLOOR)
+	$(GO) run ./test/sv/cmd/svrun -corpus $(CORPUS) -tier all -floor $(SV_FLOOR)
 
 bench: deps build
 	bash test/bench/run.sh

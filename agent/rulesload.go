@@ -2,10 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/tapwatch/tapwatch/agent/config"
 	"github.com/tapwatch/tapwatch/rules"
@@ -44,41 +40,6 @@ func suricataConf(c config.Rules) (*conf.Config, error) {
 	return sc, nil
 }
 
-// ruleFiles expands files, directories (their *.rules) and globs.
-func ruleFiles(specs []string) ([]string, error) {
-	var out []string
-	for _, s := range specs {
-		matches, err := filepath.Glob(s)
-		if err != nil {
-			return nil, fmt.Errorf("rule path %q: %w", s, err)
-		}
-		if len(matches) == 0 {
-			return nil, fmt.Errorf("rule path %q: no such file or directory", s)
-		}
-		for _, m := range matches {
-			st, err := os.Stat(m)
-			if err != nil {
-				return nil, fmt.Errorf("rule path: %w", err)
-			}
-			if !st.IsDir() {
-				out = append(out, m)
-				continue
-			}
-			ents, err := os.ReadDir(m)
-			if err != nil {
-				return nil, fmt.Errorf("rule directory: %w", err)
-			}
-			for _, e := range ents {
-				if !e.IsDir() && strings.HasSuffix(e.Name(), ".rules") {
-					out = append(out, filepath.Join(m, e.Name()))
-				}
-			}
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
 // loadRules parses and compiles every rule file. Bad rules are reported and
 // skipped; only unusable settings fail the load.
 func loadRules(c config.Rules, ips bool) (*ruleSet, error) {
@@ -86,17 +47,12 @@ func loadRules(c config.Rules, ips bool) (*ruleSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := ruleFiles(c.Files)
+	files, err := rules.ExpandPaths(c.Files)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("rules.files: %w", err)
 	}
-	var all []*rules.Rule
-	rs := &ruleSet{}
-	for _, f := range files {
-		parsed, errs := rules.ParseFile(f, sc.Vars())
-		all = append(all, parsed...)
-		rs.errs = append(rs.errs, errs...)
-	}
+	all, errs := rules.ParseFiles(files, sc.Vars())
+	rs := &ruleSet{errs: errs}
 	cls := c.Classification
 	if cls == "" {
 		cls = sc.ClassificationFile()

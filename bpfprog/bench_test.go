@@ -12,15 +12,18 @@ import (
 )
 
 // BenchmarkProgram measures the program's own cost per packet in the kernel
-// (BPF_PROG_TEST_RUN with repeat), per outcome, for 64-byte and 1500-byte
-// frames. Records go to a ring nobody reads, so later runs measure the
-// ring-full path; the "sent" cases keep a reader draining.
+// (BPF_PROG_TEST_RUN with repeat), per outcome, for 64-byte and 1514-byte
+// frames, with both capture paths (copy through scratch, reserve a size
+// class); a reader drains the ring meanwhile.
 func BenchmarkProgram(b *testing.B) {
 	testutil.RequireRoot(b)
 	small := udp4(vmA, vmB)
 	small.Payload = make([]byte, 22) // 64-byte frame
 	big := udp4(vmA, vmB)
 	big.Payload = make([]byte, 1458) // 1514-byte frame
+	reserve := func(o *Objects) {
+		o.SetConfig(Config{Snaplen: MaxSnaplen, WakeupBytes: ringBytesForBench() / 4, Capture: CaptureReserve})
+	}
 	cases := []struct {
 		name  string
 		hook  Hook
@@ -28,7 +31,9 @@ func BenchmarkProgram(b *testing.B) {
 		setup func(*Objects)
 	}{
 		{"sent-64B", HookTapIngress, small.Bytes(), nil},
+		{"sent-64B-reserve", HookTapIngress, small.Bytes(), reserve},
 		{"sent-1514B", HookTapIngress, big.Bytes(), nil},
+		{"sent-1514B-reserve", HookTapIngress, big.Bytes(), reserve},
 		{"skipped", HookTapEgress, small.Bytes(), func(o *Objects) { o.MonitoredMACs().Add(vmA, 1) }},
 		{"bypassed", HookTapIngress, small.Bytes(), func(o *Objects) {
 			o.Bypass().Add(FlowKey{Proto: 17, Src: ip4A, Dst: ip4B, SrcPort: 40000, DstPort: 53})

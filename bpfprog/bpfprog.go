@@ -116,7 +116,23 @@ type Config struct {
 	// WakeupBytes: the program wakes the reader only once this many bytes
 	// wait in the ring; the reader's poll interval bounds latency below it.
 	WakeupBytes uint32
+	// Capture selects how packet bytes reach the ring.
+	Capture Capture
 }
+
+// Capture is how the program copies packet bytes into the ring buffer.
+type Capture uint32
+
+const (
+	// CaptureCopy loads the bytes into a per-CPU scratch buffer and copies
+	// header + bytes into the ring (bpf_ringbuf_output): records take only
+	// the space they need.
+	CaptureCopy Capture = 0
+	// CaptureReserve reserves header + a size class (128, 512, 2048, 8192,
+	// MaxSnaplen bytes) in the ring and loads the bytes straight into it:
+	// one copy less, but each record occupies its whole class.
+	CaptureReserve Capture = 1
+)
 
 func (c Config) withDefaults() Config {
 	if c.Snaplen == 0 {

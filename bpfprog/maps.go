@@ -16,6 +16,9 @@ func (c Config) validate() error {
 	if c.Mode != ModeIDS && c.Mode != ModeIPS {
 		return fmt.Errorf("bpfprog: mode %d: must be ModeIDS or ModeIPS", c.Mode)
 	}
+	if c.Capture != CaptureCopy && c.Capture != CaptureReserve {
+		return fmt.Errorf("bpfprog: capture %d: must be CaptureCopy or CaptureReserve", c.Capture)
+	}
 	return nil
 }
 
@@ -26,7 +29,7 @@ func (o *Objects) SetConfig(c Config) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	v := twTwConfig{Snaplen: c.Snaplen, Mode: uint32(c.Mode), WakeupBytes: c.WakeupBytes}
+	v := twTwConfig{Snaplen: c.Snaplen, Mode: uint32(c.Mode), WakeupBytes: c.WakeupBytes, Flags: uint32(c.Capture)}
 	if err := o.objs.Config.Put(uint32(0), &v); err != nil {
 		return fmt.Errorf("bpfprog: write config map: %w", err)
 	}
@@ -39,7 +42,7 @@ func (o *Objects) Config() (Config, error) {
 	if err := o.objs.Config.Lookup(uint32(0), &v); err != nil {
 		return Config{}, fmt.Errorf("bpfprog: read config map: %w", err)
 	}
-	return Config{Snaplen: v.Snaplen, Mode: Mode(v.Mode), WakeupBytes: v.WakeupBytes}, nil
+	return Config{Snaplen: v.Snaplen, Mode: Mode(v.Mode), WakeupBytes: v.WakeupBytes, Capture: Capture(v.Flags)}, nil
 }
 
 // Counters are per interface and hook, summed over CPUs. Every packet a

@@ -88,11 +88,7 @@ func (o *Objects) NewReader(opts ReaderOptions) (*Reader, error) {
 	r := &Reader{rb: rb, interval: opts.PollInterval}
 	// TAI - UTC is a whole number of seconds (leap seconds); rounding
 	// removes the few ns between the two reads.
-	diff := rt.Nano() - tai.Nano()
-	r.taiToRT = (diff - 500_000_000) / 1e9 * 1e9
-	if diff >= 0 {
-		r.taiToRT = (diff + 500_000_000) / 1e9 * 1e9
-	}
+	r.taiToRT = int64(time.Duration(rt.Nano() - tai.Nano()).Round(time.Second))
 	rb.SetDeadline(time.Now().Add(r.interval))
 	return r, nil
 }

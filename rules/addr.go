@@ -23,12 +23,16 @@ type AddrExpr struct {
 	Lo, Hi netip.Addr
 	List   []*AddrExpr
 	isList bool
+	set    *ipSet // the flattened form ParseAddr builds
 }
 
 // Match reports whether a is in the expression. It does not allocate.
 func (e *AddrExpr) Match(a netip.Addr) bool {
 	if e == nil {
 		return true
+	}
+	if e.set != nil {
+		return e.set.contains(a)
 	}
 	return e.match(a) != e.Neg
 }
@@ -64,7 +68,14 @@ func (e *AddrExpr) IsAny() bool { return e == nil || (e.Any && !e.Neg) }
 
 // ParseAddr parses an address expression, expanding $VARS from vars.
 func ParseAddr(s string, vars Vars) (*AddrExpr, error) {
-	return parseAddr(strings.TrimSpace(s), vars, 0)
+	e, err := parseAddr(strings.TrimSpace(s), vars, 0)
+	if err != nil {
+		return nil, err
+	}
+	if !e.IsAny() {
+		e.compile()
+	}
+	return e, nil
 }
 
 func parseAddr(s string, vars Vars, depth int) (*AddrExpr, error) {

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tapwatch/tapwatch/agent/config"
 	"github.com/tapwatch/tapwatch/agent/output/eve"
 	"github.com/tapwatch/tapwatch/agent/pipeline"
 	"github.com/tapwatch/tapwatch/rules"
@@ -236,16 +237,23 @@ func (r *runner) run(ctx context.Context) int {
 
 	// Rules.
 	vars := cfg.Vars()
-	var rs []*rules.Rule
 	nerr := 0
-	for _, f := range o.ruleFiles(cfg) {
-		got, errs := rules.ParseFile(f, vars)
-		for _, e := range errs {
-			fmt.Fprintln(r.stderr, e)
+	// Like Suricata, a rule path that is missing is reported and the rest load.
+	var files []string
+	for _, p := range o.ruleFiles(cfg) {
+		fs, err := rules.ExpandPaths([]string{p})
+		if err != nil {
+			fmt.Fprintln(r.stderr, err)
+			nerr++
+			continue
 		}
-		nerr += len(errs)
-		rs = append(rs, got...)
+		files = append(files, fs...)
 	}
+	rs, errs := rules.ParseFiles(files, vars)
+	for _, e := range errs {
+		fmt.Fprintln(r.stderr, e)
+	}
+	nerr += len(errs)
 	if nerr > 0 {
 		fmt.Fprintf(r.stderr, "%d rule errors; %d rules loaded\n", nerr, len(rs))
 	} else if o.Verbose > 0 {
@@ -262,12 +270,9 @@ func (r *runner) run(ctx context.Context) int {
 		Midstream: midstream,
 		Settings:  cfg.Settings(),
 	}
-	if cf := cfg.ClassificationFile(); cf != "" {
-		if _, err := os.Stat(cf); err == nil {
-			dopts.ClassificationFile = cf
-		} else if o.Verbose > 0 {
-			fmt.Fprintf(r.stderr, "classification file %s not found; alerts carry no category\n", cf)
-		}
+	dopts.ClassificationFile = config.Classification(cfg.ClassificationFile(), files)
+	if dopts.ClassificationFile == "" && o.Verbose > 0 {
+		fmt.Fprintf(r.stderr, "classification file %s not found; alerts carry no category\n", cfg.ClassificationFile())
 	}
 	newWorker, err := r.compile(rs, dopts)
 	if err != nil {

@@ -16,6 +16,9 @@
 #define TW_MODE_IDS 0
 #define TW_MODE_IPS 1
 
+// tw_config.flags
+#define TW_CFG_RESERVE 0x1
+
 #define TW_F_TRUNCATED 0x1
 #define TW_F_GSO 0x2
 #define TW_F_VLAN_ACCEL 0x4

@@ -3,7 +3,7 @@
 # Idempotent: only missing packages are installed, so a prepared machine pays nothing.
 set -euo pipefail
 
-PKGS=(clang llvm libbpf-dev pkg-config iproute2 curl ncat python3 libvirt-dev libvirt0 bpftool)
+PKGS=(clang llvm libbpf-dev pkg-config iproute2 curl ncat python3 libvirt-dev libvirt0 bpftool bc time)
 if [[ "${1:-}" == "--all" ]]; then
 	# The libvirtd/QEMU end-to-end tests need the daemon and an emulator as well.
 	PKGS+=(libvirt-daemon-system qemu-system-x86 busybox-static cpio)

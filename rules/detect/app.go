@@ -52,11 +52,7 @@ func (w *Worker) InspectTx(p *decode.Packet, f *flow.Flow, dir flow.Dir, tx *TxB
 	}
 	g := &e.groups[bucketOf(p.IPProto)]
 	w.beginCands()
-	for _, id := range g.always {
-		if len(e.sigs[id].app) > 0 {
-			w.addCand(id)
-		}
-	}
+	w.addAlways(g, p, true)
 	for b := 1; b < keyword.NumBuffers; b++ {
 		if m := g.mpm[b]; m != nil && tx.has[b] && len(tx.bufs[b]) > 0 {
 			m.Scan(tx.bufs[b], &w.msc, w.onHit)

@@ -57,7 +57,7 @@ func benchPackets(b *testing.B, maxBytes int) []*decode.Packet {
 	return out
 }
 
-func loadETOpen(b *testing.B) []*rules.Rule {
+func loadETOpen(b testing.TB) []*rules.Rule {
 	files, _ := filepath.Glob(filepath.Join(corpusDir(b), "rules", "et-open", "*.rules"))
 	var rs []*rules.Rule
 	for _, f := range files {
@@ -92,6 +92,7 @@ func benchEngine(b *testing.B, rs []*rules.Rule) {
 		}
 		w.Process(pkts[j], 0, emit)
 	}
+	b.ReportMetric(float64(w.Stats().Candidates)/float64(w.Stats().Packets), "cands/pkt")
 }
 
 // BenchmarkEngineNoRules is the baseline: flow tracking and reassembly only.

@@ -72,8 +72,13 @@ type csig struct {
 
 // group is the prefilter for one protocol bucket.
 type group struct {
-	mpm    [keyword.NumBuffers]*mpm.Matcher
-	always []uint32 // sigs evaluated without a prefilter hit, sorted
+	mpm [keyword.NumBuffers]*mpm.Matcher
+	// Sigs evaluated without a prefilter hit: those naming a few
+	// destination (or, failing that, source) ports are listed under each
+	// port, so a packet meets only the ones its ports can satisfy.
+	always []uint32
+	byDst  map[uint16][]uint32
+	bySrc  map[uint16][]uint32
 }
 
 // Engine is a compiled rule set. It is immutable and shared by Workers.
@@ -362,7 +367,7 @@ func (e *Engine) buildGroups() {
 			}
 			p, nocase, buf, ok := c.sig.FastPatternBytes()
 			if !ok {
-				g.always = append(g.always, uint32(c.num))
+				g.addAlways(c, b)
 				continue
 			}
 			bld[buf].Add(p, nocase, uint32(c.num))
@@ -373,6 +378,32 @@ func (e *Engine) buildGroups() {
 			}
 		}
 	}
+}
+
+func (g *group) addAlways(c *csig, bucket int) {
+	id := uint32(c.num)
+	r := c.rule
+	if (bucket == bTCP || bucket == bUDP) && !r.Bidir {
+		if ports, ok := r.DstPorts.Singles(); ok {
+			if g.byDst == nil {
+				g.byDst = map[uint16][]uint32{}
+			}
+			for _, p := range ports {
+				g.byDst[p] = append(g.byDst[p], id)
+			}
+			return
+		}
+		if ports, ok := r.SrcPorts.Singles(); ok && r.DstPorts.IsAny() {
+			if g.bySrc == nil {
+				g.bySrc = map[uint16][]uint32{}
+			}
+			for _, p := range ports {
+				g.bySrc[p] = append(g.bySrc[p], id)
+			}
+			return
+		}
+	}
+	g.always = append(g.always, id)
 }
 
 // Len returns how many rules the engine runs.

@@ -67,7 +67,9 @@ type Options struct {
 // Stats are engine-wide counters of one Worker.
 type Stats struct {
 	Packets, Alerts, Dropped uint64
-	Flow                      flow.Stats
+	// Candidates counts rules evaluated in full after the prefilter.
+	Candidates uint64
+	Flow       flow.Stats
 }
 
 // Worker, Process, Flush and Stats are in worker.go.

@@ -147,9 +147,7 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 	}
 	g := &e.groups[bucketOf(p.IPProto)]
 	w.beginCands()
-	for _, id := range g.always {
-		w.addCand(id)
-	}
+	w.addAlways(g, p, false)
 	if m := g.mpm[keyword.BufPayload]; m != nil {
 		if len(p.Payload) > 0 {
 			m.Scan(p.Payload, &w.msc, w.onHit)
@@ -159,6 +157,7 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 		}
 	}
 	slices.Sort(w.cands)
+	w.stats.Candidates += uint64(len(w.cands))
 	w.hits = w.hits[:0]
 	for _, id := range w.cands {
 		c := e.sigs[id]
@@ -179,6 +178,27 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 		fs.ipOnlyDone[dir&1] = true
 	}
 	return w.finish(p, f, fs, dir, emit)
+}
+
+// addAlways adds the group's prefilter-less sigs that p's ports allow;
+// appOnly keeps only those that inspect app-layer buffers.
+func (w *Worker) addAlways(g *group, p *decode.Packet, appOnly bool) {
+	e := w.e
+	lists := [3][]uint32{g.always, nil, nil}
+	if g.byDst != nil {
+		lists[1] = g.byDst[p.DstPort]
+	}
+	if g.bySrc != nil {
+		lists[2] = g.bySrc[p.SrcPort]
+	}
+	for _, l := range lists {
+		for _, id := range l {
+			if appOnly && len(e.sigs[id].app) == 0 {
+				continue
+			}
+			w.addCand(id)
+		}
+	}
 }
 
 // c0IPOnly reports whether any IP-only rule was a candidate, so the flow

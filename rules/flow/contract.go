@@ -121,7 +121,7 @@ type Stats struct {
 	Active, Created, Evicted, Timedout uint64
 	Reused                             uint64 // TCP flows ended by a new SYN on the same tuple
 	NoFlow                             uint64 // packets without an IP layer
-	Fragment                           uint64 // packets keyed as IP fragments without a transport header
+	Fragment                           uint64 // TCP/UDP/ICMP packets keyed on addresses only: fragments, truncated headers
 
 	// Reassembly totals of the TCP flows ended so far (both directions).
 	StreamGaps         uint64 // holes skipped: bytes the capture lost

@@ -103,12 +103,12 @@ func (t *Table) Lookup(p *decode.Packet, zone uint32) (*Flow, Dir) {
 		t.stats.NoFlow++
 		return nil, ToServer
 	}
-	if k.kind == kindIP && (p.Fragment || p.L4Header == nil) {
+	if k.kind == kindIP && (p.Fragment || hasPorts(p.IPProto)) {
 		t.stats.Fragment++
 	}
 	f := t.flows[k]
-	if f != nil && f.TCP != nil && p.TCPFlags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn &&
-		f.TCP.Closed() && p.IsTCP() {
+	if f != nil && f.TCP != nil && p.IsTCP() && p.TCPFlags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn &&
+		f.TCP.Closed() {
 		t.stats.Reused++
 		t.end(f, ReasonReuse, t.cfg.OnEnd)
 		f = nil
@@ -132,6 +132,16 @@ func (t *Table) Lookup(p *decode.Packet, zone uint32) (*Flow, Dir) {
 		f.TCP.Track(p, dir)
 	}
 	return f, dir
+}
+
+// hasPorts reports whether proto's flows are normally keyed on a transport
+// header (ports or ICMP identifiers).
+func hasPorts(proto uint8) bool {
+	switch proto {
+	case decode.ProtoTCP, decode.ProtoUDP, decode.ProtoICMP, decode.ProtoICMPv6:
+		return true
+	}
+	return false
 }
 
 // pktLen is the packet's size on the wire, as Suricata counts flow bytes.

@@ -23,10 +23,17 @@ type pattern struct {
 
 // entry ties an anchor gram to the pattern it was cut from.
 type entry struct {
-	gram   uint32 // folded anchor bytes, little-endian
+	gram uint32 // folded anchor bytes, little-endian
+	// raw is the unfolded anchor of a case-sensitive pattern: when it
+	// differs from the buffer's bytes the pattern cannot match there, known
+	// without loading the pattern.
+	raw    uint32
 	pat    uint32
-	anchor uint32 // offset of the anchor inside the pattern
+	anchor uint32 // offset of the anchor inside the pattern, | exactBit
 }
+
+// exactBit marks entries of case-sensitive patterns in entry.anchor.
+const exactBit = 1 << 31
 
 // table is the "filter then confirm" index for patterns of one length
 // class. Each pattern contributes one width-byte anchor, folded to lower
@@ -138,9 +145,9 @@ func build(raw []rawPattern) *Matcher {
 		b := m.data[p.off : p.off+p.n]
 		switch {
 		case len(b) >= gramLen+stride-1:
-			long = chooseAnchors(long, b, gramLen, stride, uint32(i), used)
+			long = chooseAnchors(long, b, gramLen, stride, uint32(i), !p.nocase, used)
 		case len(b) >= shortLen:
-			short = chooseAnchors(short, b, shortLen, 1, uint32(i), used)
+			short = chooseAnchors(short, b, shortLen, 1, uint32(i), !p.nocase, used)
 		default:
 			one = append(one, entry{pat: uint32(i)})
 		}
@@ -152,7 +159,8 @@ func build(raw []rawPattern) *Matcher {
 		m.short.raw = new([1 << 16 / 64]uint64)
 		for _, e := range short {
 			p := &m.pats[e.pat]
-			b := m.data[p.off+e.anchor : p.off+e.anchor+2]
+			a := p.off + e.anchor&^exactBit
+			b := m.data[a : a+2]
 			for _, c0 := range variants(b[0], p.nocase) {
 				for _, c1 := range variants(b[1], p.nocase) {
 					v := uint32(c0) | uint32(c1)<<8
@@ -200,7 +208,7 @@ func (m *Matcher) buildOne(one []entry) {
 // maxMoved is how many 4+ byte patterns may be moved to the 2-byte filter
 // so that the others can use a larger stride; beyond that the 2-byte
 // bitmap (64 Kib, up to 4 bits per nocase pattern) gets too dense.
-const maxMoved = 64
+const maxMoved = 256
 
 // chooseStride picks the largest stride whose minimum length (gramLen +
 // stride - 1) leaves at most maxMoved shorter 4+ byte patterns. A stride-s
@@ -235,7 +243,7 @@ func gramAt(b []byte, i, width int) uint32 {
 // to fire: built from bytes that are rare in traffic, and not already
 // anchors of many patterns (every pattern sharing an anchor is verified
 // whenever it appears).
-func chooseAnchors(ents []entry, b []byte, width, stride int, pat uint32, used map[uint32]int) []entry {
+func chooseAnchors(ents []entry, b []byte, width, stride int, pat uint32, exact bool, used map[uint32]int) []entry {
 	best, bestCost := 0, int(^uint(0)>>1)
 	for i := 0; i+width+stride-1 <= len(b); i++ {
 		cost := 0
@@ -256,7 +264,14 @@ func chooseAnchors(ents []entry, b []byte, width, stride int, pat uint32, used m
 	for j := best; j < best+stride; j++ {
 		g := gramAt(b, j, width)
 		used[g]++
-		ents = append(ents, entry{gram: g, pat: pat, anchor: uint32(j)})
+		e := entry{gram: g, pat: pat, anchor: uint32(j)}
+		if exact {
+			e.anchor |= exactBit
+			for k := width - 1; k >= 0; k-- {
+				e.raw = e.raw<<8 | uint32(b[j+k])
+			}
+		}
+		ents = append(ents, e)
 	}
 	return ents
 }
@@ -326,7 +341,7 @@ func newTable(ents []entry, width int) table {
 }
 
 func (t *table) memBytes() int {
-	n := 8*cap(t.bits) + 4*cap(t.start) + 12*cap(t.ents)
+	n := 8*cap(t.bits) + 4*cap(t.start) + 16*cap(t.ents)
 	if t.raw != nil {
 		n += len(t.raw) * 8
 	}

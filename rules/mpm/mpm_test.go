@@ -299,3 +299,36 @@ func TestDecodeContent(t *testing.T) {
 		t.Fatalf("got %q, %v", got, err)
 	}
 }
+
+// TestConcurrentScan shares one Matcher between goroutines, each with its
+// own Scratch; run with -race.
+func TestConcurrentScan(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	pats := randPatterns(r, 100, "abcAB\x00", 1)
+	m := buildT(t, pats)
+	bufs := make([][]byte, 50)
+	for i := range bufs {
+		bufs[i] = randBuf(r, 200, "abcAB\x00", pats)
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			s := new(Scratch)
+			for _, buf := range bufs {
+				var got []uint32
+				m.Scan(buf, s, func(id uint32) { got = append(got, id) })
+				slices.Sort(got)
+				if want := naive(pats, buf); !slices.Equal(got, want) {
+					errs <- fmt.Errorf("buf %q: got %v, want %v", buf, got, want)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -40,16 +40,20 @@ const candCap = 128
 func (m *Matcher) scanLong(buf []byte, s *Scratch, gen uint32, hit func(id uint32)) {
 	t := &m.long
 	var cand [candCap]uint32
-	var doneG uint32 // a gram whose patterns have all been reported
+	var doneRaw uint32 // anchor bytes confirm found settled
 	haveDone := false
 	if t.stride > 1 {
 		for i := 0; i+gramLen <= len(buf); {
 			var n int
 			n, i = filterStrided(t.bits, t.shift, t.stride, buf, i, &cand)
 			for _, p := range cand[:n] {
-				g := uint32(foldWord(uint64(binary.LittleEndian.Uint32(buf[p:]))))
-				if !(haveDone && g == doneG) && m.confirm(t, buf, int(p), g, g*hashMul>>t.shift, s, gen, hit) {
-					doneG, haveDone = g, true
+				raw := binary.LittleEndian.Uint32(buf[p:])
+				if haveDone && raw == doneRaw {
+					continue
+				}
+				g := uint32(foldWord(uint64(raw)))
+				if m.confirm(t, buf, int(p), g, raw, g*hashMul>>t.shift, s, gen, hit) {
+					doneRaw, haveDone = raw, true
 				}
 			}
 		}
@@ -60,16 +64,21 @@ func (m *Matcher) scanLong(buf []byte, s *Scratch, gen uint32, hit func(id uint3
 		var n int
 		n, i = filterLong(t.bits, t.shift, buf, i, &cand)
 		for _, p := range cand[:n] {
-			g := uint32(foldWord(uint64(binary.LittleEndian.Uint32(buf[p:]))))
-			if !(haveDone && g == doneG) && m.confirm(t, buf, int(p), g, g*hashMul>>t.shift, s, gen, hit) {
-				doneG, haveDone = g, true
+			raw := binary.LittleEndian.Uint32(buf[p:])
+			if haveDone && raw == doneRaw {
+				continue
+			}
+			g := uint32(foldWord(uint64(raw)))
+			if m.confirm(t, buf, int(p), g, raw, g*hashMul>>t.shift, s, gen, hit) {
+				doneRaw, haveDone = raw, true
 			}
 		}
 	}
 	for ; i+4 <= len(buf); i++ {
-		g := uint32(foldWord(uint64(binary.LittleEndian.Uint32(buf[i:]))))
+		raw := binary.LittleEndian.Uint32(buf[i:])
+		g := uint32(foldWord(uint64(raw)))
 		if h := g * hashMul >> t.shift; t.bits[h>>6]&(1<<(h&63)) != 0 {
-			m.confirm(t, buf, i, g, h, s, gen, hit)
+			m.confirm(t, buf, i, g, raw, h, s, gen, hit)
 		}
 	}
 }
@@ -161,15 +170,19 @@ func filterStrided(bits []uint64, shift uint, stride int, buf []byte, i int, can
 func (m *Matcher) scanShort(buf []byte, s *Scratch, gen uint32, hit func(id uint32)) {
 	t := &m.short
 	var cand [candCap]uint32
-	var doneG uint32
+	var doneRaw uint32
 	haveDone := false
 	for i := 0; i+1 < len(buf); {
 		var n int
 		n, i = filterShort(t.raw, buf, i, &cand)
 		for _, p := range cand[:n] {
-			g := uint32(lower(buf[p])) | uint32(lower(buf[p+1]))<<8
-			if !(haveDone && g == doneG) && m.confirm(t, buf, int(p), g, g*hashMul>>t.shift, s, gen, hit) {
-				doneG, haveDone = g, true
+			raw := uint32(binary.LittleEndian.Uint16(buf[p:]))
+			if haveDone && raw == doneRaw {
+				continue
+			}
+			g := uint32(lower(byte(raw))) | uint32(lower(byte(raw>>8)))<<8
+			if m.confirm(t, buf, int(p), g, raw, g*hashMul>>t.shift, s, gen, hit) {
+				doneRaw, haveDone = raw, true
 			}
 		}
 	}
@@ -249,13 +262,16 @@ func (m *Matcher) reportOne(k int, s *Scratch, gen uint32, hit func(id uint32)) 
 }
 
 // confirm verifies the candidates whose anchor hashed to bitmap index h at
-// buffer offset i. It reports whether every pattern anchored on g has
-// been reported in this scan: then later positions with the same gram
-// (runs of "AAAA" or NULs, frequent in exploit traffic) can be skipped
-// without a call. Kept out of line so the scan loops stay small.
+// buffer offset i, where the anchor bytes are raw (g folded). It reports
+// whether the outcome is settled for every position with the same raw
+// bytes: each pattern anchored on g is either reported already or
+// case-sensitive with a different anchor. Scan loops then skip such
+// positions without a call, which matters for runs ("AAAA", NULs, NOP
+// sleds) that are common in exploit traffic. Kept out of line so the
+// scan loops stay small.
 //
 //go:noinline
-func (m *Matcher) confirm(t *table, buf []byte, i int, g, h uint32, s *Scratch, gen uint32, hit func(id uint32)) (done bool) {
+func (m *Matcher) confirm(t *table, buf []byte, i int, g, raw, h uint32, s *Scratch, gen uint32, hit func(id uint32)) (done bool) {
 	b := h >> t.bucketShift
 	done = true
 	base := uint32(len(m.ids))
@@ -266,8 +282,11 @@ func (m *Matcher) confirm(t *table, buf []byte, i int, g, h uint32, s *Scratch, 
 		if s.stamp[base+e.pat] == gen {
 			continue // already reported: skip the verify
 		}
+		if e.anchor&exactBit != 0 && e.raw != raw {
+			continue
+		}
 		p := &m.pats[e.pat]
-		start := i - int(e.anchor)
+		start := i - int(e.anchor&^exactBit)
 		end := start + int(p.n)
 		if start < 0 || end > len(buf) {
 			done = false

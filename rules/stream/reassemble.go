@@ -51,7 +51,7 @@ func (h *half) reuse(old *half) {
 
 // rstSlack is how far around this side's known sequence space an RST may
 // fall and still count: generous, since we do not track receive windows,
-// yet a blind forged RST hits it with a chance of about 1 in 2000.
+// yet a blind forged RST lands in it about once in a thousand tries.
 const rstSlack = 1 << 21
 
 // rstInWindow reports whether an RST with seq belongs to this side's

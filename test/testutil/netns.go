@@ -2,9 +2,9 @@ package testutil
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,14 +21,12 @@ type Netns struct {
 	NL     *netlink.Handle
 }
 
-var nsSeq atomic.Int64 // only names namespaces; holds no test state
-
 // NewNetns creates a namespace with loopback up and IPv6 autoconfiguration
 // off (so no interface chatters on its own), removed at cleanup.
 func NewNetns(tb testing.TB) *Netns {
 	tb.Helper()
 	RequireRoot(tb)
-	name := fmt.Sprintf("tw-%d-%d", os.Getpid(), nsSeq.Add(1))
+	name := fmt.Sprintf("tw-%d-%08x", os.Getpid(), rand.Uint32())
 	var h netns.NsHandle
 	err := onFreshThread(func() error {
 		var err error
