@@ -178,3 +178,45 @@ func (e *AddrExpr) compile() {
 	}
 	e.set = &s
 }
+
+// Blocks lists the IPv4 networks of prefix length 32-shift (as the
+// address's top bits) the expression covers, for indexing rules by
+// address; v6 says whether it also covers IPv6 addresses, which the
+// caller must index some other way. ok is false when it matches
+// everything or spans more than limit blocks.
+func (e *AddrExpr) Blocks(shift uint, limit int) (blocks []uint32, v6, ok bool) {
+	if e == nil || e.set == nil || shift > 31 {
+		return nil, false, false
+	}
+	v6 = len(e.set.v6) > 0
+	if v6 && e.set.v6[0].lo == min6 && e.set.v6[len(e.set.v6)-1].hi == max6 {
+		// Open-ended IPv6 coverage (a negation): not an index candidate.
+		return nil, false, false
+	}
+	for _, r := range e.set.v4 {
+		lo, hi := v4u(r.lo)>>shift, v4u(r.hi)>>shift
+		if int(hi-lo)+len(blocks) >= limit {
+			return nil, false, false
+		}
+		for b := lo; b <= hi; b++ {
+			if n := len(blocks); n == 0 || blocks[n-1] != b {
+				blocks = append(blocks, b)
+			}
+		}
+	}
+	return blocks, v6, len(blocks) > 0 || v6
+}
+
+func v4u(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// V4Key returns a's IPv4 address as a number and whether a is IPv4.
+func V4Key(a netip.Addr) (uint32, bool) {
+	a = a.Unmap()
+	if !a.Is4() {
+		return 0, false
+	}
+	return v4u(a), true
+}

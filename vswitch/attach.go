@@ -247,7 +247,9 @@ func (a *Attacher) attachTCX(ifindex int, h bpfprog.Hook, prog *ebpf.Program) er
 		return fmt.Errorf("vswitch: pin TCX link of %s at %s: %w: is %s on bpffs?", a.describe(ifindex), pin, err, a.pinDir)
 	}
 	a.links[k] = l
-	return nil
+	// Switching methods: drop a cls_bpf filter an earlier run left, only
+	// now that TCX sees the traffic (a brief double capture, never a gap).
+	return a.detachClsact(ifindex, h)
 }
 
 func filterParent(h bpfprog.Hook) uint32 {
@@ -317,7 +319,29 @@ func (a *Attacher) attachClsact(ifindex int, h bpfprog.Hook, prog *ebpf.Program)
 		return fmt.Errorf("vswitch: tc filter replace dev %s %s prio %d handle %#x bpf da: %w: need CAP_NET_ADMIN; another filter at prio %d? set FilterPriority",
 			name, direction(h), a.prio, filterHandle, err, a.prio)
 	}
-	return nil
+	// Switching methods: drop a TCX link an earlier run pinned, only now
+	// that the filter sees the traffic.
+	return a.detachTCX(ifindex, h)
+}
+
+func (a *Attacher) detachTCX(ifindex int, h bpfprog.Hook) error {
+	var errs []error
+	k := key{ifindex, h}
+	if l, ok := a.links[k]; ok {
+		delete(a.links, k)
+		if err := l.Unpin(); err != nil {
+			errs = append(errs, fmt.Errorf("vswitch: unpin TCX link of %s: %w", a.describe(ifindex), err))
+		}
+		errs = append(errs, l.Close())
+	}
+	pin := a.linkPin(ifindex, h)
+	if l, err := link.LoadPinnedLink(pin, nil); err == nil {
+		if err := l.Unpin(); err != nil {
+			errs = append(errs, fmt.Errorf("vswitch: unpin %s: %w", pin, err))
+		}
+		l.Close()
+	}
+	return errors.Join(errs...)
 }
 
 // ourFilter finds tapwatch's cls_bpf filter for the hook.
@@ -346,22 +370,7 @@ func (a *Attacher) ourFilter(l netlink.Link, h bpfprog.Hook) (*netlink.BpfFilter
 func (a *Attacher) Detach(ifindex int, h bpfprog.Hook) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var errs []error
-	k := key{ifindex, h}
-	if l, ok := a.links[k]; ok {
-		delete(a.links, k)
-		if err := l.Unpin(); err != nil {
-			errs = append(errs, fmt.Errorf("vswitch: unpin TCX link of %s: %w", a.describe(ifindex), err))
-		}
-		errs = append(errs, l.Close())
-	}
-	pin := a.linkPin(ifindex, h)
-	if l, err := link.LoadPinnedLink(pin, nil); err == nil {
-		if err := l.Unpin(); err != nil {
-			errs = append(errs, fmt.Errorf("vswitch: unpin %s: %w", pin, err))
-		}
-		l.Close()
-	}
+	errs := []error{a.detachTCX(ifindex, h)}
 	if err := a.detachClsact(ifindex, h); err != nil {
 		errs = append(errs, err)
 	}

@@ -272,3 +272,26 @@ func TestDiscoveryAndEvents(t *testing.T) {
 	tap.Close()
 	next(PortRemoved, "twtap9")
 }
+
+// TestSwitchingMethods: re-attaching with the other method replaces the
+// earlier attachment instead of adding a second one.
+func TestSwitchingMethods(t *testing.T) {
+	l := newLab(t)
+	o := l.load(t, bpfprog.Config{})
+	before := tcState(t, l.host, l.tapA.Index)
+	for _, m := range []Method{MethodClsact, MethodTCX, MethodClsact} {
+		a := l.attacher(t, o, m)
+		_, err := a.Attach(l.tapA.Index, bpfprog.HookTapIngress)
+		must(t, err)
+		s := tcState(t, l.host, l.tapA.Index)
+		if n := countLines(s, "tcx ") + countLines(s, "filter "); n != 1 {
+			t.Fatalf("after attaching with %s, want one attachment:\n%s", m, s)
+		}
+		a.Close()
+	}
+	a := l.attacher(t, o, MethodTCX)
+	must(t, a.Detach(l.tapA.Index, bpfprog.HookTapIngress))
+	if s := tcState(t, l.host, l.tapA.Index); s != before {
+		t.Fatalf("after detach:\n%s\nwant\n%s", s, before)
+	}
+}

@@ -22,6 +22,7 @@ type Options struct {
 	Verbose        int
 	StrictRules    string // --strict-rule-keywords; accepted for compatibility
 	NoProgress     bool
+	CPUProfile     string // --cpuprofile FILE: a pprof CPU profile of the run
 }
 
 // Usage is the help text.
@@ -39,6 +40,7 @@ const Usage = `usage: tapwatch replay [options] [-r] FILE|DIR ...
   --runmode MODE         accepted for Suricata compatibility; ignored
   --strict-rule-keywords accepted for Suricata compatibility
   --no-progress          no progress line on a terminal
+  --cpuprofile FILE      write a Go CPU profile of the run (go tool pprof)
   -v                     more output
 `
 
@@ -124,6 +126,8 @@ func ParseArgs(args []string) (*Options, error) {
 			}
 		case "--no-progress":
 			o.NoProgress = true
+		case "--cpuprofile":
+			o.CPUProfile, err = value()
 		case "-v", "--verbose":
 			o.Verbose++
 		case "-h", "--help":

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -53,6 +54,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, compile c
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n%s", err, Usage)
 		return 2
+	}
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "replay: --cpuprofile: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "replay: --cpuprofile: %v\n", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
 	}
 	r := &runner{o: o, stdout: stdout, stderr: stderr, compile: compile}
 	return r.run(ctx)
@@ -279,6 +293,8 @@ func (r *runner) run(ctx context.Context) int {
 		fmt.Fprintf(r.stderr, "replay: compile rules: %v\n", err)
 		return 1
 	}
+	loaded := time.Now()
+	loadCPU := cpuTime()
 
 	// Output.
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
@@ -457,7 +473,8 @@ func (r *runner) run(ctx context.Context) int {
 	}
 
 	printSummary(r.stdout, summary{files: len(files), packets: num, bytes: bytes, malformed: malformed, reasons: reasons,
-		flows: flows, alerts: alerts, dropped: dropped, bySig: bySig, elapsed: elapsed, ips: o.SimulateIPS})
+		flows: flows, alerts: alerts, dropped: dropped, bySig: bySig, elapsed: elapsed, ips: o.SimulateIPS,
+		ruleLoad: loaded.Sub(start), inspectCPU: cpuTime() - loadCPU, rules: len(rs)})
 	if canceled {
 		fmt.Fprintln(r.stderr, "replay: interrupted")
 		return 1
@@ -498,6 +515,8 @@ func work(in <-chan *batch, free chan<- *batch, dw detectWorker, dec *decode.Dec
 }
 
 type summary struct {
+	rules                int
+	ruleLoad, inspectCPU time.Duration // wall time to parse+compile; CPU time of everything after
 	files                                    int
 	packets, bytes, malformed, flows, alerts uint64
 	dropped                                  uint64
@@ -560,7 +579,12 @@ func printSummary(w io.Writer, s summary) {
 			fmt.Fprintf(w, "  %8d  [%d:%d] %s\n", e.n, e.k.gid, e.k.sid, e.k.msg)
 		}
 	}
+	fmt.Fprintf(w, "rules:     %d loaded in %s\n", s.rules, s.ruleLoad.Round(time.Millisecond))
 	fmt.Fprintf(w, "elapsed:   %s\n", s.elapsed.Round(time.Millisecond))
+	if c := s.inspectCPU.Seconds(); c > 0 {
+		// CPU time, not wall time: the rate per core that a noisy machine cannot distort.
+		fmt.Fprintf(w, "cpu:       %.3fs after rule load: %.0f packets/s, %.1f Mbit/s per core\n", c, float64(s.packets)/c, float64(s.bytes)*8/c/1e6)
+	}
 	fmt.Fprintf(w, "rate:      %.0f packets/s, %.1f Mbit/s\n", float64(s.packets)/secs, float64(s.bytes)*8/secs/1e6)
 }
 
@@ -588,3 +612,12 @@ func (p *progress) update(filesDone int, pkts, bytes uint64) {
 }
 
 func (p *progress) done() { fmt.Fprint(p.w, "\r\x1b[K") }
+
+// cpuTime is the process's user+sys CPU time so far.
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

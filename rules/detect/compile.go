@@ -79,7 +79,19 @@ type group struct {
 	always []uint32
 	byDst  map[uint16][]uint32
 	bySrc  map[uint16][]uint32
+	// Likewise by the /24 network of the source or destination address,
+	// for rules naming a list of hosts (ET's tor, botcc, compromised...).
+	// v6 holds the address-indexed rules that also name IPv6 hosts; they
+	// are candidates for every IPv6 packet.
+	v6       []uint32
+	bySrcNet [len(netShifts)]map[uint32][]uint32
+	byDstNet [len(netShifts)]map[uint32][]uint32
 }
+
+// netShifts are the network sizes (/24, /16, /8) rules are indexed by,
+// finest first: a rule goes under the finest one that keeps it within
+// maxNetBlocks networks.
+var netShifts = [...]uint{8, 16, 24}
 
 // Engine is a compiled rule set. It is immutable and shared by Workers.
 type Engine struct {
@@ -380,9 +392,28 @@ func (e *Engine) buildGroups() {
 	}
 }
 
+func addIndex(m map[uint32][]uint32, keys []uint32, id uint32) map[uint32][]uint32 {
+	if m == nil {
+		m = map[uint32][]uint32{}
+	}
+	for _, k := range keys {
+		m[k] = append(m[k], id)
+	}
+	return m
+}
+
+// maxNetBlocks bounds how many /24 networks one rule may be indexed
+// under; wider rules stay in the port or unindexed lists.
+const maxNetBlocks = 1024
+
 func (g *group) addAlways(c *csig, bucket int) {
 	id := uint32(c.num)
 	r := c.rule
+	// Finest index first: host lists, then ports, then wide networks
+	// such as $HOME_NET.
+	if !r.Bidir && g.addNet(r, id, 0, 1) {
+		return
+	}
 	if (bucket == bTCP || bucket == bUDP) && !r.Bidir {
 		if ports, ok := r.DstPorts.Singles(); ok {
 			if g.byDst == nil {
@@ -403,7 +434,33 @@ func (g *group) addAlways(c *csig, bucket int) {
 			return
 		}
 	}
+	if !r.Bidir && g.addNet(r, id, 1, len(netShifts)) {
+		return
+	}
 	g.always = append(g.always, id)
+}
+
+// addNet indexes the rule by source or destination network, trying
+// netShifts[from:to]; it reports whether it did.
+func (g *group) addNet(r *rules.Rule, id uint32, from, to int) bool {
+	for i := from; i < to; i++ {
+		sh := netShifts[i]
+		if blocks, v6, ok := r.Src.Blocks(sh, maxNetBlocks); ok {
+			g.bySrcNet[i] = addIndex(g.bySrcNet[i], blocks, id)
+			if v6 {
+				g.v6 = append(g.v6, id)
+			}
+			return true
+		}
+		if blocks, v6, ok := r.Dst.Blocks(sh, maxNetBlocks); ok {
+			g.byDstNet[i] = addIndex(g.byDstNet[i], blocks, id)
+			if v6 {
+				g.v6 = append(g.v6, id)
+			}
+			return true
+		}
+	}
+	return false
 }
 
 // Len returns how many rules the engine runs.

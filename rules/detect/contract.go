@@ -22,19 +22,19 @@ const (
 
 // Alert is one rule match, with everything EVE's alert record needs.
 type Alert struct {
-	Packet    *decode.Packet // valid only during the emit callback
-	Flow      *flow.Flow     // nil for packets without a flow
-	Dir       flow.Dir
-	Action    string // "allowed" or "blocked", as EVE's alert.action
-	RuleAction Action
+	Packet        *decode.Packet // valid only during the emit callback
+	Flow          *flow.Flow     // nil for packets without a flow
+	Dir           flow.Dir
+	Action        string // "allowed" or "blocked", as EVE's alert.action
+	RuleAction    Action
 	GID, SID, Rev uint32
-	Msg       string
-	Category  string // classtype description from classification.config
-	Severity  int    // priority
-	Metadata  map[string][]string
-	AppProto  string
-	TxID      int  // -1 when not tied to a transaction
-	Stream    bool // matched on reassembled stream data rather than a packet
+	Msg           string
+	Category      string // classtype description from classification.config
+	Severity      int    // priority
+	Metadata      map[string][]string
+	AppProto      string
+	TxID          int  // -1 when not tied to a transaction
+	Stream        bool // matched on reassembled stream data rather than a packet
 	// App is app-layer metadata to log with the alert (EVE "http", "dns", "tls" objects), or nil.
 	App map[string]any
 }
@@ -76,4 +76,3 @@ type Stats struct {
 
 // FlowEnd is called for each flow a Worker retires, for flow records.
 type FlowEnd func(f *flow.Flow, reason flow.EndReason)
-

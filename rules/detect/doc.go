@@ -1,6 +1,14 @@
 // Package detect compiles parsed rules into an engine and runs it: per
-// packet it tracks the flow, reassembles TCP, runs the app-layer parsers,
-// prefilters candidate rules with the multi-pattern matcher by signature
-// group (protocol, port, direction) and evaluates them fully, producing
-// alerts and verdicts. The same engine serves pcap replay and live traffic.
+// packet it tracks the flow, reassembles TCP, prefilters candidate rules
+// and evaluates them fully, producing alerts and verdicts. The same engine
+// serves pcap replay and live traffic.
+//
+// Compile orders rules as Suricata does (action order, flowbit setters
+// before readers, priority) and builds, per protocol bucket, a
+// multi-pattern matcher over each rule's fast pattern per buffer; rules
+// without one are indexed by host network or port so a packet meets only
+// those its header can satisfy. A Worker owns a flow table shard, stream
+// sessions, threshold state and scratch space: Process does not allocate
+// per packet. App-layer parsers hand transaction buffers to
+// Worker.InspectTx. Check implements `tapwatch rules check`.
 package detect

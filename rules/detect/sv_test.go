@@ -2,9 +2,9 @@ package detect
 
 import (
 	"encoding/json"
-	"net/netip"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"

@@ -2,6 +2,8 @@ package detect
 
 import (
 	"net/netip"
+
+	"github.com/tapwatch/tapwatch/rules"
 	"slices"
 	"time"
 
@@ -184,12 +186,26 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 // appOnly keeps only those that inspect app-layer buffers.
 func (w *Worker) addAlways(g *group, p *decode.Packet, appOnly bool) {
 	e := w.e
-	lists := [3][]uint32{g.always, nil, nil}
+	var lists [4 + 2*len(netShifts)][]uint32
+	lists[0] = g.always
+	if p.IPVersion == 6 {
+		lists[len(lists)-1] = g.v6
+	}
 	if g.byDst != nil {
 		lists[1] = g.byDst[p.DstPort]
 	}
 	if g.bySrc != nil {
 		lists[2] = g.bySrc[p.SrcPort]
+	}
+	src, srcOK := rules.V4Key(p.SrcIP)
+	dst, dstOK := rules.V4Key(p.DstIP)
+	for i, sh := range netShifts {
+		if m := g.bySrcNet[i]; m != nil && srcOK {
+			lists[3+2*i] = m[src>>sh]
+		}
+		if m := g.byDstNet[i]; m != nil && dstOK {
+			lists[4+2*i] = m[dst>>sh]
+		}
 	}
 	for _, l := range lists {
 		for _, id := range l {

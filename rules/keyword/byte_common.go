@@ -9,7 +9,7 @@ import (
 
 // ByteOp holds byte_test, byte_jump and byte_extract parameters.
 type ByteOp struct {
-	Bytes      int
+	Bytes int
 	// BytesVar names a byte_extract variable holding the count (byte_jump), or noVar.
 	BytesVar   int8
 	Offset     Num
@@ -21,9 +21,9 @@ type ByteOp struct {
 	Multiplier int64
 	Align      int
 	// byte_test
-	Cmp    byte // one of < > = ! & ^ and 'l' (<=), 'g' (>=)
-	Not    bool
-	Value  Num
+	Cmp   byte // one of < > = ! & ^ and 'l' (<=), 'g' (>=)
+	Not   bool
+	Value Num
 	// byte_jump
 	FromBeginning bool
 	FromEnd       bool

@@ -46,3 +46,14 @@ func TestByteTestJumpExtractIsdataat(t *testing.T) {
 		}
 	}
 }
+
+func TestByteCountFromVariable(t *testing.T) {
+	s := sig(t, `byte_extract:1,0,n; byte_test:n,=,0x0102,1;`)
+	if !payloadMatch(s, "\x02\x01\x02") || payloadMatch(s, "\x01\x01\x02") {
+		t.Error("byte_test with a variable byte count")
+	}
+	s = sig(t, `byte_extract:1,0,n; byte_jump:n,1; content:"Z"; within:1;`)
+	if !payloadMatch(s, "\x01\x02xyZ") || payloadMatch(s, "\x01\x02xZy") {
+		t.Error("byte_jump with a variable byte count")
+	}
+}

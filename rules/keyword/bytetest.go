@@ -15,9 +15,11 @@ func applyByteTest(s *Sig, arg string) error {
 		return fmt.Errorf("want bytes, operator, value, offset[, options]")
 	}
 	b := &ByteOp{BytesVar: noVar}
-	if _, err := fmt.Sscanf(p[0], "%d", &b.Bytes); err != nil {
-		return fmt.Errorf("byte count %q is not a number", p[0])
+	n, err := s.parseNum(p[0])
+	if err != nil {
+		return fmt.Errorf("byte count: %w", err)
 	}
+	b.Bytes, b.BytesVar = int(n.V), n.Var
 	op := strings.TrimSpace(p[1])
 	if strings.HasPrefix(op, "!") && len(op) > 1 {
 		b.Not = true
@@ -33,7 +35,6 @@ func applyByteTest(s *Sig, arg string) error {
 	default:
 		return fmt.Errorf("operator %q: use < > = ! & ^ <= >=", p[1])
 	}
-	var err error
 	if b.Value, err = s.parseNum(p[2]); err != nil {
 		return fmt.Errorf("value: %w", err)
 	}

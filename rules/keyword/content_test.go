@@ -30,11 +30,11 @@ func payloadMatch(s *keyword.Sig, buf string) bool {
 
 func TestContentParse(t *testing.T) {
 	for in, want := range map[string]string{
-		`"abc"`:            "abc",
-		`"a|00 41|b"`:      "a\x00Ab",
-		`"|0d0a|"`:         "\r\n",
-		`"x\"y\;z\\"`:      `x"y;z\`,
-		`"http\:|2f2f|"`:   "http://",
+		`"abc"`:          "abc",
+		`"a|00 41|b"`:    "a\x00Ab",
+		`"|0d0a|"`:       "\r\n",
+		`"x\"y\;z\\"`:    `x"y;z\`,
+		`"http\:|2f2f|"`: "http://",
 	} {
 		s := sig(t, "content:"+in+";")
 		if got := string(s.Ops[0].Pat); got != want {

@@ -7,12 +7,12 @@ import (
 
 // FlowFlags is what the flow keyword asks of a packet's flow.
 type FlowFlags struct {
-	ToServer, ToClient       bool
-	Established, NotEstab    bool
-	Stateless                bool
-	OnlyStream, NoStream     bool
-	OnlyFrag, NoFrag         bool
-	Set                      bool
+	ToServer, ToClient    bool
+	Established, NotEstab bool
+	Stateless             bool
+	OnlyStream, NoStream  bool
+	OnlyFrag, NoFrag      bool
+	Set                   bool
 }
 
 func init() {

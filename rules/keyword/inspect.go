@@ -76,7 +76,14 @@ func inspect(ops []Op, i int, buf []byte, cursor int, sc *Scratch) int {
 		if b.Relative {
 			pos += cursor
 		}
-		v, ok := b.extract(buf, pos)
+		nb := b.Bytes
+		if b.BytesVar != noVar {
+			nb = int(sc.Vars[b.BytesVar])
+			if nb < 1 {
+				return 0
+			}
+		}
+		v, ok := b.extractN(buf, pos, nb)
 		if !ok || !b.test(v, uint64(b.Value.value(&sc.Vars))) {
 			return 0
 		}

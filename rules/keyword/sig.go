@@ -11,17 +11,17 @@ type Sig struct {
 	// Packet holds header tests, all of which must match.
 	Packet []PacketMatcher
 
-	Msg            string
-	SID, GID, Rev  uint32
-	Class          string // classtype short name
-	Priority       int    // 0 when unset
-	References     []string
-	Metadata       map[string][]string
-	Target         string
-	Proto          string // header protocol
-	AppProto       string // from an app-layer header protocol, service:, or an app buffer
-	Snort3         bool   // Snort 3 dialect: sticky selectors precede content
-	Next           string // name of the option after the one being applied (parser-set)
+	Msg           string
+	SID, GID, Rev uint32
+	Class         string // classtype short name
+	Priority      int    // 0 when unset
+	References    []string
+	Metadata      map[string][]string
+	Target        string
+	Proto         string // header protocol
+	AppProto      string // from an app-layer header protocol, service:, or an app buffer
+	Snort3        bool   // Snort 3 dialect: sticky selectors precede content
+	Next          string // name of the option after the one being applied (parser-set)
 
 	// Ops are the payload and buffer tests in rule order.
 	Ops []Op

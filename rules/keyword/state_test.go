@@ -89,3 +89,20 @@ func TestBufferSelection(t *testing.T) {
 		t.Errorf("legacy modifier sets app proto, got %q", s.AppProto)
 	}
 }
+
+func TestDetectionFilterUniqueOn(t *testing.T) {
+	s := sig(t, `detection_filter:track by_dst, count 3, seconds 60, unique_on dst_port;`)
+	if s.Filter.UniqueOn != 2 {
+		t.Errorf("unique_on dst_port: %+v", s.Filter)
+	}
+	if sigErr(`detection_filter:track by_dst, count 3, seconds 60, unique_on proto;`) == nil {
+		t.Error("unique_on proto must fail")
+	}
+}
+
+func TestBsize(t *testing.T) {
+	s := sig(t, `content:"ab"; bsize:<5;`)
+	if !payloadMatch(s, "abcd") || payloadMatch(s, "abcde") {
+		t.Error("bsize on the payload")
+	}
+}

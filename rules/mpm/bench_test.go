@@ -131,10 +131,19 @@ func BenchmarkScanET(b *testing.B) {
 }
 
 func BenchmarkBuildET(b *testing.B) {
-	pats, _ := loadETPatterns(b)
-	b.ResetTimer()
-	for b.Loop() {
-		buildT(b, pats)
+	all, fast := loadETPatterns(b)
+	for _, set := range []struct {
+		name string
+		pats []testPattern
+	}{{"fast", fast}, {"all", all}} {
+		b.Run(set.name, func(b *testing.B) {
+			var m *Matcher
+			for b.Loop() {
+				m = buildT(b, set.pats)
+			}
+			b.ReportMetric(float64(len(set.pats)), "patterns")
+			b.ReportMetric(float64(m.MemBytes()), "MemBytes")
+		})
 	}
 }
 

@@ -36,11 +36,12 @@ type entry struct {
 const exactBit = 1 << 31
 
 // table is the "filter then confirm" index for patterns of one length
-// class. Each pattern contributes one width-byte anchor, folded to lower
-// case. Scan hashes the folded gram at every buffer position and tests a
-// bitmap small enough to stay in L1/L2; only on a set bit does it walk the
-// bucket and verify candidates. Case-sensitive patterns share the folded
-// filter and are checked exactly on confirmation.
+// class. Each pattern contributes stride width-byte anchors, folded to
+// lower case. Scan hashes the folded gram at every stride-th buffer
+// position and tests a bitmap small enough to stay in L1/L2; only on a set
+// bit does it walk the bucket and verify candidates. Case-sensitive
+// patterns share the folded filter and are checked exactly on
+// confirmation.
 type table struct {
 	width int // anchor length in bytes; 0 when the table is empty
 	// stride: only every stride-th buffer position is tested. Each pattern
@@ -353,4 +354,15 @@ func (m *Matcher) MemBytes() int {
 	return 4*cap(m.ids) + 4*cap(m.idList) + 20*cap(m.pats) + cap(m.data) +
 		4*cap(m.always) + m.long.memBytes() + m.short.memBytes() +
 		cap(m.oneVals) + 4*cap(m.oneStart) + 4*cap(m.onePats)
+}
+
+// MaxLen is the length of the longest pattern. A caller scanning a stream
+// in chunks must overlap consecutive chunks by MaxLen()-1 bytes to find
+// patterns that straddle a boundary.
+func (m *Matcher) MaxLen() int {
+	n := 0
+	for _, p := range m.pats {
+		n = max(n, int(p.n))
+	}
+	return n
 }

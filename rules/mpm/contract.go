@@ -37,8 +37,9 @@ type Matcher struct {
 
 	always []uint32 // dense ids of empty patterns
 
-	// long patterns (>= gramLen bytes) are found through a 4-byte anchor,
-	// short ones (2-3 bytes) through a 2-byte anchor, 1-byte ones directly.
+	// Patterns of at least gramLen+long.stride-1 bytes are found through
+	// 4-byte anchors, other 2+ byte ones through a 2-byte anchor, 1-byte
+	// ones directly.
 	long  table
 	short table
 	// 1-byte patterns: oneVals are the raw bytes that match some of them,

@@ -7,9 +7,9 @@
 //
 // # Design: filter, then confirm
 //
-// Each distinct pattern is reduced to one short anchor (a 4-byte gram for
-// patterns of 4+ bytes, 2 bytes for 2-3 byte patterns), folded to lower
-// case so nocase and case-sensitive patterns share one filter. Anchors are
+// Each distinct pattern is reduced to a short anchor (a 4-byte gram for
+// long patterns, 2 bytes for short ones), folded to lower case so nocase
+// and case-sensitive patterns share one filter. Anchors are
 // chosen to avoid bytes common in traffic (NUL, space, digits, frequent
 // letters) and grams that many other patterns already use, because a
 // firing anchor costs one verification per pattern behind it.
@@ -17,13 +17,18 @@
 // Scan tests the folded gram at each buffer position against a hashed
 // bitmap sized at ~16 bits per anchor (at most 256 KiB), collects the rare
 // candidates, and only then walks their hash bucket and verifies the
-// pattern (ASCII-folded compare for nocase, exact compare otherwise). When
-// every pattern is long enough, only every 2nd, 4th or 8th position is
-// tested, with that many consecutive anchors per pattern, so long-pattern
-// groups cost a fraction of a test per byte. 2-3 byte patterns use a
-// direct 64 Kib bitmap over raw byte pairs; 1-byte patterns use the
+// pattern (ASCII-folded compare for nocase, exact compare otherwise).
+// The 4-byte filter tests only every 2nd, 4th or 8th position when the
+// patterns are long enough (each then has that many consecutive anchors,
+// one of which always lands on a tested position); up to 256 shorter
+// 4+ byte patterns are moved to the 2-byte filter to allow it, as one
+// 2-byte pass costs less than a stride-1 4-byte pass. 2-3 byte anchors use
+// a direct 64 Kib bitmap over raw byte pairs; 1-byte patterns use the
 // runtime's vectorised IndexByte; a group of one case-sensitive pattern
-// is a plain bytes.Index.
+// is a plain bytes.Index. A confirmation whose outcome depends only on the
+// anchor bytes (all patterns reported, or case-sensitive and different)
+// is remembered, so runs of NULs or "AAAA" do not re-verify at every
+// byte.
 //
 // A full DFA (Aho-Corasick) was not chosen: with ~25k ET Open patterns it
 // needs hundreds of thousands of states, i.e. tens of MiB of transition

@@ -232,6 +232,20 @@ func TestScratchAcrossMatchers(t *testing.T) {
 	}
 }
 
+func TestMaxLen(t *testing.T) {
+	m := buildT(t, []testPattern{P("ab", false, 1), P("abcdefghij", true, 2), P("", false, 3)})
+	if m.MaxLen() != 10 {
+		t.Fatalf("MaxLen = %d, want 10", m.MaxLen())
+	}
+	empty := (&Builder{}).Build()
+	if empty.MaxLen() != 0 {
+		t.Fatal("empty matcher MaxLen != 0")
+	}
+	if got := scanIDs(t, empty, new(Scratch), []byte("anything")); len(got) != 0 {
+		t.Fatalf("empty matcher reported %v", got)
+	}
+}
+
 func TestGenerationWrap(t *testing.T) {
 	m := buildT(t, []testPattern{P("abcd", false, 1), P("xy", false, 2)})
 	s := m.NewScratch()

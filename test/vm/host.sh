@@ -97,14 +97,14 @@ up() {
 	ip -n "$NETNS" link set "$VETH_PEER" up
 	touch "$STATE/net"
 
-	# 3. What reaches the peer, one line per datagram: "<unix time> <payload>".
+	# 3. What reaches the peer, one line per datagram: "<unix time> <source port> <payload>".
 	ip netns exec "$NETNS" python3 -u -c '
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("0.0.0.0", int(sys.argv[1])))
 while True:
-    data, _ = s.recvfrom(65535)
-    print("%.3f %s" % (time.time(), data.decode(errors="replace").strip()), flush=True)
+    data, addr = s.recvfrom(65535)
+    print("%.3f %d %s" % (time.time(), addr[1], data.decode(errors="replace").strip()), flush=True)
 ' "$PEER_PORT" >"$STATE/peer.log" 2>&1 &
 	echo $! >"$STATE/listener.pid"
 	log "up: bridge $BRIDGE, netns $NETNS ${PEER_ADDR%/*}:$PEER_PORT"

@@ -1,9 +1,14 @@
 // Command guestsend runs inside the e2e test guest (test/vm/build-guest.sh puts it in the
-// initramfs): it sends one UDP datagram with a marker payload and a sequence number to the test's
-// peer every interval, from one fixed source port, so the traffic is one flow that keeps going
-// across a live migration and the test can count what tapwatch saw against what the guest sent.
+// initramfs). Every interval it sends two UDP datagrams with a marker payload and a sequence
+// number to the test's peer:
 //
-// Payload: "TWQMARK boot=<hex> seq=<n>\n". It prints the same line on stdout (the serial console).
+//   - "fixed": from one fixed source port, so it is one flow that keeps going across a live
+//     migration;
+//   - "seq": from source port sport-base+seq, so each datagram is its own flow and an EVE alert
+//     (which carries src_port but no payload) names the sequence number it was raised for.
+//
+// Payload: "TWQMARK boot=<hex> seq=<n> flow=fixed|seq\n". It prints the lines on stdout (the
+// serial console).
 package main
 
 import (
@@ -18,7 +23,8 @@ import (
 
 func main() {
 	peer := flag.String("peer", "10.99.0.1:5599", "destination address:port")
-	sport := flag.Int("sport", 40555, "source port (fixed: one flow)")
+	sport := flag.Int("sport", 40555, "source port of the fixed flow")
+	base := flag.Int("sport-base", 20000, "source port of datagram seq is sport-base+seq (wraps below 60000)")
 	every := flag.Duration("every", 500*time.Millisecond, "interval between datagrams")
 	flag.Parse()
 	dst, err := net.ResolveUDPAddr("udp4", *peer)
@@ -40,12 +46,22 @@ func main() {
 	t := time.NewTicker(*every)
 	defer t.Stop()
 	for seq := 1; ; seq++ {
-		msg := fmt.Sprintf("TWQMARK boot=%s seq=%d\n", boot, seq)
-		if _, err := conn.WriteToUDP([]byte(msg), dst); err != nil {
-			fmt.Fprintf(os.Stdout, "guestsend: seq=%d: %v\n", seq, err)
+		send(conn, dst, fmt.Sprintf("TWQMARK boot=%s seq=%d flow=fixed\n", boot, seq))
+		port := *base + seq%(60000-*base)
+		if c, err := net.ListenUDP("udp4", &net.UDPAddr{Port: port}); err != nil {
+			fmt.Fprintf(os.Stdout, "guestsend: seq=%d: port %d: %v\n", seq, port, err)
 		} else {
-			fmt.Fprint(os.Stdout, msg)
+			send(c, dst, fmt.Sprintf("TWQMARK boot=%s seq=%d flow=seq\n", boot, seq))
+			c.Close()
 		}
 		<-t.C
 	}
+}
+
+func send(c *net.UDPConn, dst *net.UDPAddr, msg string) {
+	if _, err := c.WriteToUDP([]byte(msg), dst); err != nil {
+		fmt.Fprintf(os.Stdout, "guestsend: %s: %v\n", msg[:len(msg)-1], err)
+		return
+	}
+	fmt.Fprint(os.Stdout, msg)
 }

@@ -1,0 +1,204 @@
+package dns
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+type svTest struct {
+	Name       string   `json:"name"`
+	RulesFiles []string `json:"rules_files"`
+	Pcaps      []struct {
+		Path    string `json:"path"`
+		Present bool   `json:"present"`
+	} `json:"pcaps"`
+}
+
+// dnsContent is a dns.query sticky buffer (either spelling) followed by its
+// first content and that content's modifiers.
+var dnsContent = regexp.MustCompile(`\b(?:dns\.query|dns_query)\s*;\s*content\s*:\s*"((?:[^"\\]|\\.)*)"\s*;((?:\s*(?:nocase|fast_pattern)\s*;)*)`)
+
+func decodeContent(s string) []byte {
+	var out []byte
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s):
+			i++
+			out = append(out, s[i])
+		case c == '|':
+			end := strings.IndexByte(s[i+1:], '|')
+			if end < 0 {
+				return out
+			}
+			for _, h := range strings.Fields(s[i+1 : i+1+end]) {
+				if v, err := strconv.ParseUint(h, 16, 8); err == nil {
+					out = append(out, byte(v))
+				}
+			}
+			i += end + 1
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// captureNames parses every DNS message of a capture (UDP payloads that
+// probe as DNS or use port 53, and TCP port-53 streams) and returns the
+// query names seen, with counts of messages and parse errors.
+func captureNames(t *testing.T, path string) (names [][]byte, msgs, errs int) {
+	var m Message
+	for _, f := range readFlows(t, path) {
+		port53 := f.key.a.Port() == 53 || f.key.b.Port() == 53
+		if f.proto == 17 {
+			for dir := range 2 {
+				for _, p := range f.udp[dir] {
+					if !port53 && !Probe(p) {
+						continue
+					}
+					msgs++
+					if err := Parse(p, &m); err != nil {
+						errs++
+					}
+					for _, n := range m.QueryNames() {
+						names = append(names, append([]byte(nil), n...))
+					}
+				}
+			}
+			continue
+		}
+		if !port53 {
+			continue
+		}
+		var sp StreamParser
+		for dir := range 2 {
+			sp.Feed(Dir(dir), f.streams[dir], func(m *Message) {
+				msgs++
+				for _, n := range m.QueryNames() {
+					names = append(names, append([]byte(nil), n...))
+				}
+			})
+		}
+		errs += int(sp.Stats().Malformed)
+	}
+	return names, msgs, errs
+}
+
+// TestSuricataVerifyDNSQuery checks that every dns.query pattern of the
+// suricata-verify tests' alert rules is found in our query names for the
+// test's capture.
+func TestSuricataVerifyDNSQuery(t *testing.T) {
+	dir := filepath.Join(corpusDir(t), "suricata-verify")
+	raw, err := os.ReadFile(filepath.Join(dir, "INDEX.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx struct{ Tests []svTest }
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		t.Fatal(err)
+	}
+	var total, found, tests int
+	for _, tc := range idx.Tests {
+		if len(tc.Pcaps) == 0 || !tc.Pcaps[0].Present {
+			continue
+		}
+		type pat struct {
+			content []byte
+			nocase  bool
+		}
+		var pats []pat
+		for _, rf := range tc.RulesFiles {
+			b, err := os.ReadFile(filepath.Join(dir, rf))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(strings.ReplaceAll(string(b), "\\\n", ""), "\n") {
+				if !strings.HasPrefix(strings.TrimSpace(line), "alert") {
+					continue
+				}
+				for _, m := range dnsContent.FindAllStringSubmatch(line, -1) {
+					pats = append(pats, pat{decodeContent(m[1]), strings.Contains(m[2], "nocase")})
+				}
+			}
+		}
+		if len(pats) == 0 {
+			continue
+		}
+		tests++
+		names, msgs, errs := captureNames(t, filepath.Join(dir, tc.Pcaps[0].Path))
+		t.Logf("%s: %d messages (%d malformed), queries %q", tc.Name, msgs, errs, names)
+		for _, p := range pats {
+			total++
+			hit := false
+			for _, n := range names {
+				if p.nocase && bytes.Contains(bytes.ToLower(n), bytes.ToLower(p.content)) || bytes.Contains(n, p.content) {
+					hit = true
+				}
+			}
+			if hit {
+				found++
+			} else {
+				t.Errorf("%s: dns.query %q not among %q", tc.Name, p.content, names)
+			}
+		}
+	}
+	t.Logf("suricata-verify dns.query patterns found: %d of %d, in %d tests", found, total, tests)
+	if total == 0 {
+		t.Fatal("no dns.query patterns in the corpus: the rule scan is broken")
+	}
+}
+
+// TestCorpusDNS parses every port-53 message in the corpus: nothing may
+// panic, and nearly all real messages must parse cleanly.
+func TestCorpusDNS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("walks the whole corpus")
+	}
+	root := corpusDir(t)
+	var files, msgs, errs, probed, port53 int
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if ext := filepath.Ext(path); ext != ".pcap" && ext != ".pcapng" && ext != ".cap" {
+			return nil
+		}
+		files++
+		n, e := 0, 0
+		_, n, e = captureNames(t, path)
+		msgs += n
+		errs += e
+		for _, f := range readFlows(t, path) {
+			if f.proto == 17 && (f.key.a.Port() == 53 || f.key.b.Port() == 53) {
+				for dir := range 2 {
+					for _, p := range f.udp[dir] {
+						port53++
+						if Probe(p) {
+							probed++
+						}
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d captures: %d DNS messages, %d with parse errors; Probe accepts %d of %d UDP port-53 payloads", files, msgs, errs, probed, port53)
+	if msgs < 500 {
+		t.Errorf("only %d DNS messages found in the corpus", msgs)
+	}
+	if errs*20 > msgs {
+		t.Errorf("%d of %d messages fail to parse", errs, msgs)
+	}
+	if probed*10 < port53*9 {
+		t.Errorf("Probe accepts only %d of %d port-53 payloads", probed, port53)
+	}
+}

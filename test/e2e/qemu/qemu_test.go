@@ -1,0 +1,842 @@
+// Package qemu is tapwatch's end-to-end test against a real libvirtd and a real QEMU guest,
+// including a live migration between two libvirt daemons on one host.
+//
+// It needs root, libvirt-daemon-system, qemu-system-x86, busybox-static and cpio (installed by
+// deploy/scripts/install-deps.sh --all), and network access once to download Debian's cloud
+// kernel (cached under /var/cache/tapwatch-test). Run it with
+//
+//	go test -run TestQEMU -v ./test/e2e/qemu/ -timeout 15m
+//
+// The guest (test/vm/build-guest.sh, test/vm/guestsend) sends two UDP datagrams with a marker
+// payload every 0.5 s to a peer namespace behind an isolated bridge (test/vm/host.sh): one on a
+// fixed flow, one from source port 20000+seq so an EVE alert names the sequence number it is for.
+package qemu
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/tapwatch/tapwatch/agent/api"
+)
+
+const (
+	domName   = "twq-guest"
+	domUUID   = "6f0c2a51-7a1e-4c55-9d3e-2f7e0b1a7701"
+	guestMAC  = "52:54:00:77:51:01"
+	guestIP   = "10.99.0.10/24"
+	peerIP    = "10.99.0.1"
+	peerPort  = 5599
+	bridge    = "twqbr0"
+	uplink    = "twqv0" // root end of the veth to the peer namespace
+	srcTap    = "twq0"
+	dstTap    = "twq1"
+	markerSID = 9977001
+	fixedPort = 40555 // guestsend -sport
+	seqBase   = 20000 // guestsend -sport-base
+	migPort   = 49152
+)
+
+// skipOrFatal skips when the machine cannot run the test, but fails under CI=true where a
+// skip would hide a gap.
+func skipOrFatal(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + " (CI=true: failing instead of skipping)")
+	}
+	t.Skip(msg)
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
+}
+
+// run runs a command, logs it, and returns its combined output; it fails the test on error.
+func run(t *testing.T, timeout time.Duration, name string, args ...string) string {
+	t.Helper()
+	out, err := runErr(timeout, name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func runErr(timeout time.Duration, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.WaitDelay = 5 * time.Second
+	var b bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &b, &b
+	err := cmd.Run()
+	return b.String(), err
+}
+
+// eveAlert is the part of an EVE alert record the test reads.
+type eveAlert struct {
+	Timestamp string `json:"timestamp"`
+	EventType string `json:"event_type"`
+	SrcPort   int    `json:"src_port"`
+	DestIP    string `json:"dest_ip"`
+	InIface   string `json:"in_iface"`
+	Alert     struct {
+		SignatureID int `json:"signature_id"`
+	} `json:"alert"`
+	VM []struct {
+		UUID   string `json:"uuid"`
+		Name   string `json:"name"`
+		MAC    string `json:"mac"`
+		Tap    string `json:"tap"`
+		Bridge string `json:"bridge"`
+		Host   string `json:"host"`
+		Role   string `json:"role"`
+	} `json:"vm"`
+
+	raw  string
+	seen time.Time // when the test read it
+}
+
+func (a *eveAlert) vmNames() string {
+	var n []string
+	for _, v := range a.VM {
+		n = append(n, fmt.Sprintf("%s(%s,tap=%s,%s)", v.Name, v.Role, v.Tap, v.Host))
+	}
+	if len(n) == 0 {
+		return "-"
+	}
+	return strings.Join(n, " ")
+}
+
+func (a *eveAlert) namesVM(name, tap string) bool {
+	for _, v := range a.VM {
+		if v.Name == name && (tap == "" || v.Tap == tap) {
+			return true
+		}
+	}
+	return false
+}
+
+// eveTail follows an EVE file and keeps every marker alert.
+type eveTail struct {
+	mu     sync.Mutex
+	alerts []*eveAlert
+	other  int
+	bad    int
+}
+
+func (e *eveTail) follow(ctx context.Context, path string) {
+	var f *os.File
+	for f == nil {
+		var err error
+		if f, err = os.Open(path); err != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	var partial []byte
+	for {
+		line, err := r.ReadBytes('\n')
+		partial = append(partial, line...)
+		if err == io.EOF {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
+		}
+		if err != nil {
+			return
+		}
+		rec := partial
+		partial = nil
+		var a eveAlert
+		if json.Unmarshal(rec, &a) != nil {
+			e.mu.Lock()
+			e.bad++
+			e.mu.Unlock()
+			continue
+		}
+		a.raw = strings.TrimSpace(string(rec))
+		a.seen = time.Now()
+		e.mu.Lock()
+		if a.EventType == "alert" && a.Alert.SignatureID == markerSID {
+			e.alerts = append(e.alerts, &a)
+		} else {
+			e.other++
+		}
+		e.mu.Unlock()
+	}
+}
+
+func (e *eveTail) snapshot() []*eveAlert {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]*eveAlert(nil), e.alerts...)
+}
+
+// waitFor polls cond every 100 ms until it is true or the timeout passes.
+func waitFor(timeout time.Duration, cond func() bool) bool {
+	end := time.Now().Add(timeout)
+	for time.Now().Before(end) {
+		if cond() {
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return cond()
+}
+
+// peerLine is one datagram the peer namespace received (test/vm/host.sh's listener).
+type peerLine struct {
+	at    time.Time
+	sport int
+	seq   int
+	flow  string
+}
+
+var peerRE = regexp.MustCompile(`^(\d+\.\d+) (\d+) TWQMARK boot=\w+ seq=(\d+) flow=(\w+)$`)
+
+func readPeer(t *testing.T, path string) []peerLine {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("peer log: %v", err)
+	}
+	var out []peerLine
+	for _, l := range strings.Split(string(b), "\n") {
+		m := peerRE.FindStringSubmatch(strings.TrimSpace(l))
+		if m == nil {
+			continue
+		}
+		sec, _ := strconv.ParseFloat(m[1], 64)
+		sport, _ := strconv.Atoi(m[2])
+		seq, _ := strconv.Atoi(m[3])
+		out = append(out, peerLine{at: time.Unix(0, int64(sec*1e9)), sport: sport, seq: seq, flow: m[4]})
+	}
+	return out
+}
+
+// tcxPrograms counts the tapwatch programs (tw_*) attached with TCX to ifname in each direction.
+func tcxPrograms(ifname string) (ingress, egress int, err error) {
+	ifc, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return 0, 0, err
+	}
+	count := func(at ebpf.AttachType) (int, error) {
+		res, err := link.QueryPrograms(link.QueryOptions{Target: ifc.Index, Attach: at})
+		if err != nil {
+			return 0, err
+		}
+		n := 0
+		for _, p := range res.Programs {
+			prog, err := ebpf.NewProgramFromID(p.ID)
+			if err != nil {
+				continue
+			}
+			info, err := prog.Info()
+			prog.Close()
+			if err == nil && strings.HasPrefix(info.Name, "tw_") {
+				n++
+			}
+		}
+		return n, nil
+	}
+	if ingress, err = count(ebpf.AttachTCXIngress); err != nil {
+		return
+	}
+	egress, err = count(ebpf.AttachTCXEgress)
+	return
+}
+
+// otherTapwatchds lists tapwatchd processes other than ours: they attach to every tap on a
+// bridge host-wide, so the kernel-side "attached once" check cannot tell theirs from ours.
+func otherTapwatchds(ours int) []int {
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == ours {
+			continue
+		}
+		if comm, err := os.ReadFile("/proc/" + e.Name() + "/comm"); err == nil && strings.TrimSpace(string(comm)) == "tapwatchd" {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func domainXML(kernel, initrd, consoleLog string) string {
+	return fmt.Sprintf(`<domain type='qemu'>
+  <name>%s</name>
+  <uuid>%s</uuid>
+  <memory unit='MiB'>192</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>%s</kernel>
+    <initrd>%s</initrd>
+    <cmdline>console=ttyS0 quiet panic=-1 tw.ip=%s tw.peer=%s:%d</cmdline>
+  </os>
+  <features><acpi/></features>
+  <on_reboot>destroy</on_reboot>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <interface type='bridge'>
+      <source bridge='%s'/>
+      <mac address='%s'/>
+      <target dev='%s'/>
+      <model type='virtio'/>
+    </interface>
+    <serial type='file'>
+      <source path='%s' append='on'/>
+      <target port='0'/>
+    </serial>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+`, domName, domUUID, kernel, initrd, guestIP, peerIP, peerPort, bridge, guestMAC, srcTap, consoleLog)
+}
+
+func TestQEMU(t *testing.T) {
+	if os.Geteuid() != 0 {
+		skipOrFatal(t, "needs root: libvirtd, QEMU, bridges, network namespaces and eBPF")
+	}
+	if testing.Short() {
+		t.Skip("QEMU/libvirt end-to-end test skipped in -short mode")
+	}
+	testStart := time.Now()
+	root := repoRoot(t)
+	vmDir := filepath.Join(root, "test", "vm")
+
+	// 1. Packages, guest, binaries.
+	if out, err := runErr(10*time.Minute, "bash", filepath.Join(root, "deploy/scripts/install-deps.sh"), "--all"); err != nil {
+		skipOrFatal(t, "install-deps.sh --all: %v\n%s", err, out)
+	}
+	for _, bin := range []string{"virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "unshare", "ip", "python3"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			skipOrFatal(t, "%s not found after install-deps.sh --all", bin)
+		}
+	}
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		skipOrFatal(t, "no /dev/net/tun: libvirt cannot create taps")
+	}
+	// Another run of this test would share the bridge, namespace and domain names.
+	lock, err := os.OpenFile("/run/tapwatch-e2e-qemu.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Log("another TestQEMU holds /run/tapwatch-e2e-qemu.lock; waiting")
+		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	phase := time.Now()
+	out := run(t, 10*time.Minute, "bash", filepath.Join(vmDir, "build-guest.sh"))
+	var kernel, initrd string
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(l, "KERNEL="); ok {
+			kernel = v
+		}
+		if v, ok := strings.CutPrefix(l, "INITRD="); ok {
+			initrd = v
+		}
+	}
+	if kernel == "" || initrd == "" {
+		t.Fatalf("build-guest.sh printed no KERNEL=/INITRD=:\n%s", out)
+	}
+	t.Logf("guest: %s %s (%.1fs)", kernel, initrd, time.Since(phase).Seconds())
+
+	state, err := os.MkdirTemp("/tmp", "twq-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := os.Getenv("TWQ_KEEP") != ""
+	t.Cleanup(func() {
+		if keep || t.Failed() {
+			t.Logf("state left in %s (logs: tapwatchd.log, peer.log, console/)", state)
+			return
+		}
+		os.RemoveAll(state)
+	})
+	if err := os.Chmod(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	consoleDir := filepath.Join(state, "console")
+	if err := os.Mkdir(consoleDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(consoleDir, 0o777) // QEMU runs as libvirt-qemu
+
+	phase = time.Now()
+	binDir := filepath.Join(state, "bin")
+	build := exec.Command("go", "build", "-o", binDir+"/", "./agent/cmd/tapwatch", "./agent/cmd/tapwatchd")
+	build.Dir = root
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	t.Logf("built tapwatchd and tapwatch (%.1fs)", time.Since(phase).Seconds())
+
+	// 2. Host: libvirt daemons, bridge, peer namespace. Teardown first, so a half setup goes too.
+	hostSh := filepath.Join(vmDir, "host.sh")
+	t.Cleanup(func() {
+		if out, err := runErr(2*time.Minute, "bash", hostSh, "down", state); err != nil {
+			t.Errorf("host.sh down: %v\n%s", err, out)
+		}
+	})
+	phase = time.Now()
+	run(t, time.Minute, "bash", hostSh, "up", state)
+	out = run(t, time.Minute, "bash", hostSh, "dst-up", state)
+	var dstURI string
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(l, "DST_URI="); ok {
+			dstURI = v
+		}
+	}
+	if dstURI == "" {
+		t.Fatalf("host.sh dst-up printed no DST_URI=:\n%s", out)
+	}
+	// Both daemons probe QEMU on first use (~4 s idle): do it now, outside every timing.
+	run(t, 2*time.Minute, "virsh", "-q", "-c", "qemu:///system", "domcapabilities", "--virttype", "qemu")
+	run(t, 2*time.Minute, "virsh", "-q", "-c", dstURI, "domcapabilities", "--virttype", "qemu")
+	t.Logf("libvirtd (qemu:///system) and second libvirtd (%s) up, bridge %s, peer %s:%d (%.1fs)",
+		dstURI, bridge, peerIP, peerPort, time.Since(phase).Seconds())
+
+	// 3. tapwatchd against qemu:///system.
+	rules := filepath.Join(state, "twq.rules")
+	if err := os.WriteFile(rules, []byte(fmt.Sprintf(
+		"alert udp any any -> any %d (msg:\"tapwatch e2e guest marker\"; content:\"TWQMARK\"; sid:%d; rev:1;)\n",
+		peerPort, markerSID)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(state, "tapwatch.sock")
+	evePath := filepath.Join(state, "eve.json")
+	bpffs := fmt.Sprintf("/sys/fs/bpf/tapwatch-e2e-qemu-%d", os.Getpid())
+	cfg := fmt.Sprintf(`host: twq-host-a
+libvirt:
+  uri: qemu:///system
+rules:
+  files:
+    - %s
+  address-groups:
+    HOME_NET: "[10.99.0.0/24]"
+    EXTERNAL_NET: "!$HOME_NET"
+capture:
+  bpffs: %s
+  hook-mode: tcx
+outputs:
+  eve:
+    path: %s
+control:
+  socket: %s
+  group: ""
+`, rules, bpffs, evePath, sock)
+	cfgPath := filepath.Join(state, "tapwatch.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(state, "tapwatchd.log")
+	logF, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	daemon := exec.Command(filepath.Join(binDir, "tapwatchd"), "--config", cfgPath, "--detach-on-exit")
+	daemon.Stdout, daemon.Stderr = logF, logF
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	daemonDone := make(chan error, 1)
+	go func() { daemonDone <- daemon.Wait() }()
+	t.Cleanup(func() {
+		// Registered after host.sh down, so it runs before it: the agent goes first.
+		select {
+		case err := <-daemonDone:
+			t.Errorf("tapwatchd exited during the test: %v", err)
+		default:
+			daemon.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-daemonDone:
+			case <-time.After(15 * time.Second):
+				t.Errorf("tapwatchd did not stop on SIGTERM within 15s; killing")
+				daemon.Process.Kill()
+				<-daemonDone
+			}
+		}
+		logF.Close()
+		os.RemoveAll(bpffs)
+		if t.Failed() {
+			if b, err := os.ReadFile(logPath); err == nil {
+				t.Logf("tapwatchd log (last 6000 bytes):\n%s", tail(string(b), 6000))
+			}
+		}
+	})
+	cli := api.NewClient(sock)
+	var st api.Status
+	if !waitFor(60*time.Second, func() bool {
+		select {
+		case err := <-daemonDone:
+			daemonDone <- err
+			return true
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		var err error
+		st, err = cli.Status(ctx)
+		return err == nil && st.Libvirt == "connected"
+	}) || st.Libvirt != "connected" {
+		b, _ := os.ReadFile(logPath)
+		t.Fatalf("tapwatchd not ready in 60s (libvirt %q):\n%s", st.Libvirt, tail(string(b), 4000))
+	}
+	if st.RulesLoaded < 1 {
+		t.Fatalf("tapwatchd loaded %d rules (%d failed)", st.RulesLoaded, st.RulesFailed)
+	}
+	ctx, stopTail := context.WithCancel(context.Background())
+	defer stopTail()
+	eve := &eveTail{}
+	go eve.follow(ctx, evePath)
+	// The bridge has no tap yet, so it is not a VM bridge and its uplink is not hooked yet.
+	t.Logf("tapwatchd up: libvirt %s, %d rules", st.Libvirt, st.RulesLoaded)
+
+	// 4. Define and start the guest; time virsh start -> first alert naming it.
+	xmlPath := filepath.Join(state, "domain.xml")
+	if err := os.WriteFile(xmlPath, []byte(domainXML(kernel, initrd, filepath.Join(consoleDir, "src.log"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, time.Minute, "virsh", "-q", "-c", "qemu:///system", "define", xmlPath)
+	tStart := time.Now()
+	run(t, 2*time.Minute, "virsh", "-q", "-c", "qemu:///system", "start", domName)
+	startCmd := time.Since(tStart)
+	var first *eveAlert
+	if !waitFor(150*time.Second, func() bool {
+		for _, a := range eve.snapshot() {
+			if a.namesVM(domName, srcTap) {
+				first = a
+				return true
+			}
+		}
+		return false
+	}) {
+		peer := readPeer(t, filepath.Join(state, "peer.log"))
+		console, _ := os.ReadFile(filepath.Join(consoleDir, "src.log"))
+		all := eve.snapshot()
+		var ex string
+		if len(all) > 0 {
+			ex = all[0].raw
+		}
+		t.Fatalf("no marker alert naming %s on %s within 150s of virsh start: %d marker alerts (first: %s), peer got %d datagrams; console:\n%s",
+			domName, srcTap, len(all), ex, len(peer), tail(string(console), 2000))
+	}
+	firstAlert := first.seen.Sub(tStart)
+	peer := readPeer(t, filepath.Join(state, "peer.log"))
+	var firstPeer time.Duration
+	if len(peer) > 0 {
+		firstPeer = peer[0].at.Sub(tStart)
+	}
+	t.Logf("MEASURE virsh start -> first alert naming %s: %.2fs (virsh start returned after %.2fs; first datagram at the peer after %.2fs)",
+		domName, firstAlert.Seconds(), startCmd.Seconds(), firstPeer.Seconds())
+	t.Logf("first alert: %s", first.raw)
+	if len(first.VM) == 0 || first.VM[0].UUID != domUUID || first.VM[0].MAC != guestMAC || first.VM[0].Bridge != bridge ||
+		first.VM[0].Role != "src" || first.InIface != srcTap {
+		t.Errorf("first alert's VM context: vm=%s uuid=%v in_iface=%s; want %s uuid %s mac %s bridge %s role src on %s",
+			first.vmNames(), first.VM, first.InIface, domName, domUUID, guestMAC, bridge, srcTap)
+	}
+	logCLI(t, binDir, sock, "vms")
+
+	// Let it run a little on the source.
+	waitFor(30*time.Second, func() bool { return countOn(eve.snapshot(), srcTap) >= 6 })
+
+	// 5. Live migration to the second libvirtd, tap renamed.
+	xml := run(t, time.Minute, "virsh", "-q", "-c", "qemu:///system", "dumpxml", "--migratable", domName)
+	dstXML := strings.ReplaceAll(xml, "<target dev='"+srcTap+"'/>", "<target dev='"+dstTap+"'/>")
+	dstXML = strings.ReplaceAll(dstXML, filepath.Join(consoleDir, "src.log"), filepath.Join(consoleDir, "dst.log"))
+	if dstXML == xml || !strings.Contains(dstXML, "dev='"+dstTap+"'") {
+		t.Fatalf("cannot rename the tap in the migratable XML:\n%s", xml)
+	}
+	dstXMLPath := filepath.Join(state, "domain-dst.xml")
+	if err := os.WriteFile(dstXMLPath, []byte(dstXML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	beforeMig := len(eve.snapshot())
+	tMig := time.Now()
+	run(t, 3*time.Minute, "virsh", "-q", "-c", "qemu:///system", "migrate", "--live", domName, dstURI,
+		"--migrateuri", fmt.Sprintf("tcp://127.0.0.1:%d", migPort), "--listen-address", "127.0.0.1", "--xml", dstXMLPath)
+	migDur := time.Since(tMig)
+	if _, err := os.Stat("/sys/class/net/" + srcTap); err == nil {
+		waitFor(10*time.Second, func() bool { _, err := os.Stat("/sys/class/net/" + srcTap); return err != nil })
+	}
+	if out, _ := runErr(30*time.Second, "virsh", "-q", "-c", dstURI, "domstate", domName); !strings.Contains(out, "running") {
+		t.Fatalf("after migration the domain on %s is %q, want running", dstURI, strings.TrimSpace(out))
+	}
+	if !waitFor(60*time.Second, func() bool { return countOn(eve.snapshot(), dstTap) >= 6 }) {
+		t.Errorf("fewer than 6 marker alerts from %s within 60s after migration (%d in all, %d before migration)",
+			dstTap, len(eve.snapshot()), beforeMig)
+	}
+	t.Logf("MEASURE virsh migrate --live: %.2fs", migDur.Seconds())
+	var firstDst *eveAlert
+	for _, a := range eve.snapshot() {
+		if a.InIface == dstTap {
+			firstDst = a
+			break
+		}
+	}
+	if firstDst != nil {
+		t.Logf("MEASURE migrate start -> first alert from %s: %.2fs; its VM context: %s", dstTap, firstDst.seen.Sub(tMig).Seconds(), firstDst.vmNames())
+		t.Logf("first alert after migration: %s", firstDst.raw)
+	}
+	logCLI(t, binDir, sock, "vms")
+	logCLI(t, binDir, sock, "status")
+
+	// 6. Hooks: each tap hooked once per direction, in the agent and in the kernel.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	st, err = cli.Status(ctx2)
+	cancel2()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkHooks(t, st, logPath, daemon.Process.Pid)
+
+	// 7. Stop the guest, let the agent drain, then account for every datagram.
+	run(t, time.Minute, "virsh", "-q", "-c", dstURI, "destroy", domName)
+	time.Sleep(3 * time.Second)
+	account(t, eve.snapshot(), readPeer(t, filepath.Join(state, "peer.log")), tMig)
+
+	t.Logf("MEASURE TestQEMU body: %.1fs", time.Since(testStart).Seconds())
+}
+
+func hasHook(st api.Status, ifname, hook string) bool {
+	for _, h := range st.Hooks {
+		if h.Interface == ifname+"/"+hook {
+			return true
+		}
+	}
+	return false
+}
+
+func countOn(alerts []*eveAlert, iface string) int {
+	n := 0
+	for _, a := range alerts {
+		if a.InIface == iface {
+			n++
+		}
+	}
+	return n
+}
+
+func logCLI(t *testing.T, binDir, sock string, args ...string) {
+	t.Helper()
+	out, err := runErr(15*time.Second, filepath.Join(binDir, "tapwatch"), append([]string{"--socket", sock}, args...)...)
+	if err != nil {
+		t.Errorf("tapwatch %s: %v\n%s", strings.Join(args, " "), err, out)
+		return
+	}
+	t.Logf("tapwatch %s:\n%s", strings.Join(args, " "), out)
+}
+
+// checkHooks asserts that every interface of the test is hooked once per direction: once in the
+// agent's status, once in its log ("hook attached"), and once in the kernel (TCX).
+func checkHooks(t *testing.T, st api.Status, logPath string, pid int) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, h := range st.Hooks {
+		seen[fmt.Sprintf("%d:%s", h.Ifindex, h.Interface)]++
+	}
+	for k, n := range seen {
+		if n > 1 {
+			t.Errorf("status lists hook %s %d times", k, n)
+		}
+	}
+	for _, want := range []string{dstTap + "/tap-ingress", dstTap + "/tap-egress", uplink + "/uplink-ingress", uplink + "/uplink-egress"} {
+		if !hasHook(st, strings.SplitN(want, "/", 2)[0], strings.SplitN(want, "/", 2)[1]) {
+			t.Errorf("status has no hook %s after migration", want)
+		}
+	}
+	if hasHook(st, srcTap, "tap-ingress") {
+		t.Errorf("status still lists a hook on %s, which left with the source QEMU", srcTap)
+	}
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attached := map[string]int{}
+	re := regexp.MustCompile(`hook attached.*interface=(\S+) hook=(\S+)`)
+	for _, l := range strings.Split(string(b), "\n") {
+		if m := re.FindStringSubmatch(l); m != nil {
+			attached[m[1]+"/"+m[2]]++
+		}
+	}
+	var keys []string
+	for k := range attached {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var summary []string
+	for _, k := range keys {
+		summary = append(summary, fmt.Sprintf("%s x%d", k, attached[k]))
+		if attached[k] > 1 && strings.HasPrefix(k, "twq") {
+			t.Errorf("tapwatchd log says hook %s was attached %d times", k, attached[k])
+		}
+	}
+	t.Logf("hook attached (tapwatchd log): %s", strings.Join(summary, ", "))
+	for _, ifn := range []string{srcTap, dstTap} {
+		if attached[ifn+"/tap-ingress"] != 1 || attached[ifn+"/tap-egress"] != 1 {
+			t.Errorf("%s: tap hooks attached %d/%d times (ingress/egress), want 1/1", ifn, attached[ifn+"/tap-ingress"], attached[ifn+"/tap-egress"])
+		}
+	}
+	others := otherTapwatchds(pid)
+	for _, ifn := range []string{dstTap, uplink} {
+		in, eg, err := tcxPrograms(ifn)
+		if err != nil {
+			t.Errorf("query TCX programs on %s: %v", ifn, err)
+			continue
+		}
+		t.Logf("kernel: %s has %d tapwatch TCX program(s) on ingress, %d on egress", ifn, in, eg)
+		if len(others) > 0 {
+			if in < 1 || eg < 1 || in > 1+len(others) || eg > 1+len(others) {
+				t.Errorf("%s: %d/%d tapwatch TCX programs with %d other tapwatchd(s) %v running", ifn, in, eg, len(others), others)
+			}
+			continue
+		}
+		if in != 1 || eg != 1 {
+			t.Errorf("%s: %d tapwatch TCX program(s) on ingress and %d on egress, want exactly 1 each", ifn, in, eg)
+		}
+	}
+	if len(others) > 0 {
+		t.Logf("other tapwatchd processes %v are running: kernel-side count allows theirs", others)
+	}
+}
+
+// account compares what reached the peer with the marker alerts: every per-seq datagram the peer
+// got must have exactly one alert, and the fixed flow as many alerts as datagrams.
+func account(t *testing.T, alerts []*eveAlert, peer []peerLine, tMig time.Time) {
+	t.Helper()
+	perSeq := map[int]int{} // seq -> alerts
+	var fixedAlerts, strangers, unattributedAfter, attributedAfter int
+	names := map[string]int{}
+	for _, a := range alerts {
+		switch {
+		case a.SrcPort == fixedPort:
+			fixedAlerts++
+		case a.SrcPort > seqBase && a.SrcPort < 60000:
+			perSeq[a.SrcPort-seqBase]++
+		default:
+			strangers++
+		}
+		if a.InIface == dstTap {
+			if a.namesVM(domName, "") {
+				attributedAfter++
+			} else {
+				unattributedAfter++
+			}
+		}
+		names[a.InIface+" "+a.vmNames()]++
+	}
+	var fixedPeer, seqPeer int
+	gotSeq := map[int]bool{}
+	var lost, dup []int
+	maxGap, gapAt := time.Duration(0), 0
+	var prev time.Time
+	for _, p := range peer {
+		if p.flow == "fixed" {
+			fixedPeer++
+			if !prev.IsZero() && p.at.Sub(prev) > maxGap {
+				maxGap, gapAt = p.at.Sub(prev), p.seq
+			}
+			prev = p.at
+			continue
+		}
+		seqPeer++
+		gotSeq[p.seq] = true
+		switch perSeq[p.seq] {
+		case 0:
+			lost = append(lost, p.seq)
+		case 1:
+		default:
+			dup = append(dup, p.seq)
+		}
+	}
+	var phantom []int
+	for s := range perSeq {
+		if !gotSeq[s] {
+			phantom = append(phantom, s)
+		}
+	}
+	sort.Ints(phantom)
+	var nk []string
+	for k, n := range names {
+		nk = append(nk, fmt.Sprintf("%s: %d", k, n))
+	}
+	sort.Strings(nk)
+	t.Logf("alerts by interface and VM context:\n  %s", strings.Join(nk, "\n  "))
+	t.Logf("MEASURE accounting: peer received %d per-seq + %d fixed-flow datagrams; EVE has %d marker alerts (%d per-seq distinct, %d fixed-flow, %d other ports); lost %d, duplicated %d, alerts without a datagram %d",
+		seqPeer, fixedPeer, len(alerts), len(perSeq), fixedAlerts, strangers, len(lost), len(dup), len(phantom))
+	t.Logf("MEASURE largest gap between datagrams at the peer (guest pause during migration): %.2fs before seq %d", maxGap.Seconds(), gapAt)
+	t.Logf("after migration: %d alerts from %s naming %s, %d without it", attributedAfter, dstTap, domName, unattributedAfter)
+	if seqPeer < 10 {
+		t.Errorf("peer received only %d per-seq datagrams", seqPeer)
+	}
+	if len(lost) > 0 {
+		t.Errorf("%d datagrams reached the peer without an alert: seqs %v", len(lost), clip(lost))
+	}
+	if len(dup) > 0 {
+		t.Errorf("%d datagrams raised more than one alert (inspected twice?): seqs %v", len(dup), clip(dup))
+	}
+	if len(phantom) > 0 {
+		t.Errorf("%d alerts for datagrams the peer never received: seqs %v", len(phantom), clip(phantom))
+	}
+	if fixedAlerts != fixedPeer {
+		t.Errorf("fixed flow: %d datagrams at the peer, %d alerts", fixedPeer, fixedAlerts)
+	}
+	if strangers > 0 {
+		t.Errorf("%d marker alerts from unexpected source ports", strangers)
+	}
+	// Attribution after migration needs the agent to follow the destination libvirtd too (one
+	// host, two daemons); with one URI it is reported, not asserted, unless asked for.
+	if unattributedAfter > 0 && os.Getenv("TWQ_REQUIRE_DST_ATTRIBUTION") != "" {
+		t.Errorf("%d alerts from %s after migration do not name %s", unattributedAfter, dstTap, domName)
+	}
+}
+
+func clip(s []int) []int {
+	if len(s) > 20 {
+		return s[:20]
+	}
+	return s
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
