@@ -167,6 +167,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}()
 
+	if d.cfg.Metrics.Listen != "" {
+		if err := d.serveMetrics(ctx, d.cfg.Metrics.Listen); err != nil {
+			return err
+		}
+	}
+
 	links, err := vswitch.Watch(ctx, vswitch.WatchOptions{})
 	if err != nil {
 		return fmt.Errorf("watch links: %w", err)

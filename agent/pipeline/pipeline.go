@@ -33,6 +33,8 @@ type Handler interface {
 type Stats struct {
 	Frames, Bytes, Alerts, Malformed uint64
 	Decode                           map[string]uint64
+	// DetectTime is the time the workers spent in the detection engine.
+	DetectTime time.Duration
 }
 
 // Pipeline fans frames out to workers.
@@ -53,7 +55,8 @@ type worker struct {
 	bytes  atomic.Uint64
 	alerts atomic.Uint64
 	bad    atomic.Uint64
-	mu     sync.Mutex // guards dec stats snapshot
+	detect atomic.Int64 // ns spent in the engine
+	mu     sync.Mutex   // guards dec stats snapshot
 }
 
 // queueLen bounds each worker's backlog; a full queue blocks the reader so
@@ -125,7 +128,9 @@ func (p *Pipeline) run(w *worker) {
 			w.bad.Add(1)
 		}
 		p.h.Frame(fr, &pkt)
+		t0 := time.Now()
 		w.det.Process(&pkt, fr.Zone, emit)
+		w.detect.Add(int64(time.Since(t0)))
 	}
 	if w.det != nil {
 		cur = &Frame{}
@@ -141,6 +146,7 @@ func (p *Pipeline) Stats() Stats {
 		s.Bytes += w.bytes.Load()
 		s.Alerts += w.alerts.Load()
 		s.Malformed += w.bad.Load()
+		s.DetectTime += time.Duration(w.detect.Load())
 		w.mu.Lock()
 		for k, v := range w.dec.Stats().ByReason() {
 			s.Decode[k] += v

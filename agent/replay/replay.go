@@ -515,8 +515,8 @@ func work(in <-chan *batch, free chan<- *batch, dw detectWorker, dec *decode.Dec
 }
 
 type summary struct {
-	rules                int
-	ruleLoad, inspectCPU time.Duration // wall time to parse+compile; CPU time of everything after
+	rules                                    int
+	ruleLoad, inspectCPU                     time.Duration // wall time to parse+compile; CPU time of everything after
 	files                                    int
 	packets, bytes, malformed, flows, alerts uint64
 	dropped                                  uint64

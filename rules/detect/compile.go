@@ -108,6 +108,9 @@ type Engine struct {
 	// midstreamPolicy is the resolved stream.midstream-policy: ignore,
 	// drop-flow, drop-packet, reject, bypass or pass-flow.
 	midstreamPolicy string
+
+	httpEnabled bool
+	httpBufs    []keyword.Buffer
 }
 
 // CompileError is a rule the compiler rejected, with its position.
@@ -176,6 +179,8 @@ func Compile(rs []*rules.Rule, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("setting midstream/exception policy %q: use auto, ignore, drop-flow, drop-packet, reject, bypass or pass-flow", pol)
 	}
 	e.midstreamPolicy = pol
+	e.httpBufs = httpBuffers()
+
 	var classes rules.Classes
 	if opts.ClassificationFile != "" {
 		c, err := rules.LoadClassification(opts.ClassificationFile)
@@ -215,6 +220,8 @@ func Compile(rs []*rules.Rule, opts Options) (*Engine, error) {
 		c.num = i
 	}
 	e.buildGroups()
+	// The HTTP parser runs only when some rule can use what it finds.
+	e.httpEnabled = opts.Settings["app-layer.protocols.http.enabled"] != "no" && e.usesApp("http")
 	return e, nil
 }
 
@@ -458,6 +465,21 @@ func (g *group) addNet(r *rules.Rule, id uint32, from, to int) bool {
 				g.v6 = append(g.v6, id)
 			}
 			return true
+		}
+	}
+	return false
+}
+
+// usesApp reports whether any rule needs app-layer protocol proto.
+func (e *Engine) usesApp(proto string) bool {
+	for _, c := range e.sigs {
+		if c.appProto != "" && sameApp(proto, c.appProto) {
+			return true
+		}
+		for _, b := range c.app {
+			if b.buf.Info().App == proto || b.buf.Info().Name == "file.data" {
+				return true
+			}
 		}
 	}
 	return false

@@ -60,7 +60,8 @@ type Options struct {
 	// "stream.reassembly.depth"); the engine reads what it understands:
 	// "action-order" (comma list, e.g. "pass,drop,reject,alert"),
 	// "packet-alert-max", "stream.midstream", "stream.midstream-policy",
-	// "exception-policy".
+	// "exception-policy", "app-layer.protocols.http.enabled" ("no" turns
+	// the HTTP parser off).
 	Settings map[string]string
 }
 

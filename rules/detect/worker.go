@@ -11,6 +11,7 @@ import (
 	"github.com/tapwatch/tapwatch/rules/flow"
 	"github.com/tapwatch/tapwatch/rules/keyword"
 	"github.com/tapwatch/tapwatch/rules/mpm"
+	"github.com/tapwatch/tapwatch/rules/proto/http"
 	"github.com/tapwatch/tapwatch/rules/stream"
 )
 
@@ -20,6 +21,7 @@ type flowState struct {
 	dropped    bool
 	ipOnlyDone [2]bool
 	txAlerted  map[txSeen]struct{}
+	app        appState
 }
 
 // hit is one rule that matched the current packet.
@@ -50,6 +52,8 @@ type Worker struct {
 	stats      Stats
 	lastExpire time.Time
 	curTx      *TxBuffers
+	tx         TxBuffers
+	curHTTP    *http.Tx // the HTTP transaction being inspected, for alert metadata
 }
 
 // NewWorker returns a Worker with its own flow table shard, stream
@@ -179,7 +183,13 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 	if fs != nil && c0IPOnly(w.cands, e) {
 		fs.ipOnlyDone[dir&1] = true
 	}
-	return w.finish(p, f, fs, dir, emit)
+	v := w.finish(p, f, fs, dir, emit)
+	if f != nil && len(sdata) > 0 && !fs.passed && !(fs.dropped && e.opts.IPS) {
+		if w.appFeed(p, f, fs, dir, sdata, false, emit) == VerdictDrop {
+			v = VerdictDrop
+		}
+	}
+	return v
 }
 
 // addAlways adds the group's prefilter-less sigs that p's ports allow;
@@ -266,6 +276,10 @@ func (w *Worker) finish(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow.
 			if a.AppProto == "" {
 				a.AppProto = w.curTx.AppProto
 			}
+			if a.App == nil && w.curHTTP != nil {
+				// Built only when alerting: it allocates.
+				a.App = map[string]any{"http": w.curHTTP.EVE()}
+			}
 		}
 		if blocked {
 			a.Action = "blocked"
@@ -305,9 +319,23 @@ func (w *Worker) match(c *csig, p *decode.Packet, f *flow.Flow, fs *flowState, d
 	if !w.matchCommon(c, p, f, fs, dir) {
 		return false, false
 	}
-	if c.appProto != "" && len(c.app) == 0 && len(c.payload) > 0 {
+	if c.appProto != "" && len(c.app) == 0 {
 		if f == nil || !sameApp(f.AppProto, c.appProto) {
 			return false, false
+		}
+		if len(c.payload) == 0 {
+			// A protocol-only rule (`alert http any any -> any any`)
+			// matches once per flow and direction, as Suricata's
+			// protocol-detection-only rules do.
+			k := txSeen{num: c.num, txID: -1 - int(dir&1)}
+			if _, dup := fs.txAlerted[k]; dup {
+				return false, false
+			}
+			if fs.txAlerted == nil {
+				fs.txAlerted = map[txSeen]struct{}{}
+			}
+			fs.txAlerted[k] = struct{}{}
+			return true, false
 		}
 	}
 	if len(c.app) > 0 {

@@ -113,3 +113,18 @@ func TestFastPattern(t *testing.T) {
 		t.Error("fast_pattern beyond content must fail")
 	}
 }
+
+func TestNocaseIndex(t *testing.T) {
+	for _, c := range []struct {
+		hay, pat string
+		want     bool
+	}{
+		{"xxHeLLo", "hello", true}, {"HELL", "hello", false}, {"a1b2", "1B2", true},
+		{"hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhHeLlO!", "HELLO!", true}, {"", "a", false},
+	} {
+		s := sig(t, `content:"`+c.pat+`"; nocase;`)
+		if got := payloadMatch(s, c.hay); got != c.want {
+			t.Errorf("%q in %q: got %v", c.pat, c.hay, got)
+		}
+	}
+}

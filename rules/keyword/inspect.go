@@ -226,25 +226,35 @@ func inspectContent(ops []Op, i int, o *Op, buf []byte, cursor int, sc *Scratch)
 }
 
 // index finds pat in hay; with nocase, ASCII letters match either case.
+// Candidates are found with IndexByte (SIMD in the runtime) on the first
+// byte in both cases, then confirmed.
 func index(hay, pat []byte, nocase bool) int {
 	if !nocase {
 		return bytes.Index(hay, pat)
 	}
-	first := pat[0] | 0x20
-	isLetter := first >= 'a' && first <= 'z'
 	n := len(pat)
-	for i := 0; i+n <= len(hay); i++ {
-		c := hay[i]
-		if isLetter {
-			if c|0x20 != first {
-				continue
+	lo, up := pat[0], pat[0]
+	if lo >= 'A' && lo <= 'Z' {
+		lo += 'a' - 'A'
+	} else if up >= 'a' && up <= 'z' {
+		up -= 'a' - 'A'
+	}
+	for i := 0; i+n <= len(hay); {
+		rest := hay[i : len(hay)-n+1]
+		j := bytes.IndexByte(rest, lo)
+		if up != lo {
+			if k := bytes.IndexByte(rest, up); k >= 0 && (j < 0 || k < j) {
+				j = k
 			}
-		} else if c != pat[0] {
-			continue
 		}
+		if j < 0 {
+			return -1
+		}
+		i += j
 		if equalFoldASCII(hay[i:i+n], pat) {
 			return i
 		}
+		i++
 	}
 	return -1
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,6 +118,7 @@ func TestAgentOnLab(t *testing.T) {
 	cfg.Control.Socket = filepath.Join(tmp, "tw.sock")
 	cfg.Control.Group = ""
 	cfg.Workers = 2
+	cfg.Metrics.Listen = freeLoopbackPort(t)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	d, err := agent.New(cfg, agent.Options{DetachOnExit: true}, log)
 	if err != nil {
@@ -200,6 +203,21 @@ func TestAgentOnLab(t *testing.T) {
 			}
 		}
 	}
+	// Prometheus sees the same per-VM and per-hook counters.
+	resp, err := http.Get("http://" + cfg.Metrics.Listen + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`tapwatch_vm_alerts_total{host="e2e-host",vm="attacker"}`,
+		`tapwatch_hook_packets_total{host="e2e-host",hook="tap-ingress",interface="tetap-web",outcome="seen",vm="web"}`,
+		`tapwatch_detect_seconds_total`, `tapwatch_rules_loaded{host="e2e-host"}`} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+
 	var follow []string
 	fctx, fcancel := context.WithTimeout(ctx, 2*time.Second)
 	defer fcancel()
@@ -207,6 +225,16 @@ func TestAgentOnLab(t *testing.T) {
 	if len(follow) == 0 {
 		t.Error("tapwatch alerts --vm attacker returned nothing")
 	}
+}
+
+func freeLoopbackPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {

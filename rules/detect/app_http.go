@@ -1,0 +1,140 @@
+package detect
+
+import (
+	"github.com/tapwatch/tapwatch/rules/decode"
+	"github.com/tapwatch/tapwatch/rules/flow"
+	"github.com/tapwatch/tapwatch/rules/keyword"
+	"github.com/tapwatch/tapwatch/rules/proto/http"
+)
+
+// appState is a flow's app-layer progress: protocol detection, then the
+// parser that turns the reassembled streams into transactions.
+type appState struct {
+	probes [2]uint8 // chunks seen per direction without a verdict
+	failed bool
+	http   *http.Parser
+	// inspected remembers each live transaction's progress when it was
+	// last inspected per direction, so unchanged ones are not rescanned.
+	inspected []txProgress
+}
+
+type txProgress struct {
+	id   int
+	dir  flow.Dir
+	prog uint64
+}
+
+// progressOf summarises how far a transaction has got: any new line,
+// header block or body byte changes it.
+func progressOf(t *http.Tx) uint64 {
+	var flags uint64
+	for i, b := range [...]bool{t.RequestLineDone, t.RequestHeadersDone, t.RequestDone,
+		t.ResponseLineDone, t.ResponseHeadersDone, t.ResponseDone} {
+		if b {
+			flags |= 1 << i
+		}
+	}
+	return flags | uint64(t.RequestBodyLen)<<6 ^ uint64(t.ResponseBodyLen)<<32 ^
+		uint64(len(t.RequestHeadersRaw))<<20 ^ uint64(len(t.ResponseHeadersRaw))<<44
+}
+
+// fresh reports whether tx changed since it was last inspected in dir,
+// recording its progress.
+func (st *appState) fresh(t *http.Tx, dir flow.Dir) bool {
+	p := progressOf(t)
+	for i := range st.inspected {
+		x := &st.inspected[i]
+		if x.id == t.ID && x.dir == dir {
+			if x.prog == p {
+				return false
+			}
+			x.prog = p
+			return true
+		}
+	}
+	st.inspected = append(st.inspected, txProgress{id: t.ID, dir: dir, prog: p})
+	return true
+}
+
+// forget drops the progress records of a released transaction.
+func (st *appState) forget(id int) {
+	out := st.inspected[:0]
+	for _, x := range st.inspected {
+		if x.id != id {
+			out = append(out, x)
+		}
+	}
+	st.inspected = out
+}
+
+// maxProbes is how many chunks per direction detection looks at before it
+// gives up on a flow, as Suricata stops probing after a while.
+const maxProbes = 3
+
+// httpBuffers lists the buffer ids the HTTP parser supplies.
+func httpBuffers() []keyword.Buffer {
+	var out []keyword.Buffer
+	for i := 1; i < keyword.NumBuffers; i++ {
+		b := keyword.Buffer(i)
+		if info := b.Info(); info.App == "http" || info.Name == "file.data" {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// appFeed hands newly in-order stream bytes to the flow's app-layer parser,
+// detecting the protocol first, and inspects the transactions they
+// advanced. eof says the direction ended.
+func (w *Worker) appFeed(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow.Dir, data []byte, eof bool, emit func(*Alert)) Verdict {
+	if !w.e.httpEnabled || f == nil {
+		return VerdictPass
+	}
+	st := &fs.app
+	if st.failed {
+		return VerdictPass
+	}
+	if st.http == nil {
+		if len(data) == 0 {
+			return VerdictPass
+		}
+		if !http.Probe(http.Dir(dir&1), data) {
+			st.probes[dir&1]++
+			if st.probes[dir&1] >= maxProbes {
+				st.failed = true
+				if f.AppProto == "" {
+					f.AppProto = "failed"
+				}
+			}
+			return VerdictPass
+		}
+		st.http = http.NewParser(http.Config{})
+		f.AppProto = "http"
+	}
+	st.http.Feed(http.Dir(dir&1), data, eof)
+	verdict := VerdictPass
+	for _, tx := range st.http.Txs() {
+		if !st.fresh(tx, dir) {
+			continue
+		}
+		tb := &w.tx
+		tb.Reset()
+		tb.TxID = tx.ID
+		tb.AppProto = "http"
+		for _, b := range w.e.httpBufs {
+			if v, ok := tx.Buffer(b.String(), http.Dir(dir&1)); ok {
+				tb.Set(b, v)
+			}
+		}
+		w.curHTTP = tx
+		if w.InspectTx(p, f, dir, tb, emit) == VerdictDrop {
+			verdict = VerdictDrop
+		}
+		w.curHTTP = nil
+		if tx.RequestDone && tx.ResponseDone {
+			st.forget(tx.ID)
+			st.http.Done(tx.ID)
+		}
+	}
+	return verdict
+}
