@@ -211,10 +211,10 @@ func TestAgentOnLab(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{`tapwatch_vm_alerts_total{host="e2e-host",vm="attacker"}`,
-		`tapwatch_hook_packets_total{host="e2e-host",hook="tap-ingress",interface="tetap-web",outcome="seen",vm="web"}`,
+		`tapwatch_hook_packets_total{hook="tap-ingress",host="e2e-host",interface="tetap-web",outcome="seen",vm="web"}`,
 		`tapwatch_detect_seconds_total`, `tapwatch_rules_loaded{host="e2e-host"}`} {
 		if !bytes.Contains(body, []byte(want)) {
-			t.Errorf("metrics lack %s", want)
+			t.Errorf("metrics lack %s in:\n%s", want, body)
 		}
 	}
 
