@@ -59,6 +59,8 @@ func (w *Worker) InspectTx(p *decode.Packet, f *flow.Flow, dir flow.Dir, tx *TxB
 		}
 	}
 	slices.Sort(w.cands)
+	w.stats.TxCandidates += uint64(len(w.cands))
+	w.stats.Txs++
 	w.hits = w.hits[:0]
 	for _, id := range w.cands {
 		c := e.sigs[id]

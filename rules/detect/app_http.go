@@ -12,6 +12,7 @@ import (
 type appState struct {
 	probes [2]uint8 // chunks seen per direction without a verdict
 	failed bool
+	eof    bool // both directions were closed for the parser
 	http   *http.Parser
 	// inspected remembers each live transaction's progress when it was
 	// last inspected per direction, so unchanged ones are not rescanned.
@@ -137,4 +138,29 @@ func (w *Worker) appFeed(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow
 		}
 	}
 	return verdict
+}
+
+// appClose tells the flow's parser both directions ended (FIN/RST or the
+// flow's retirement), so a response delimited by the connection close
+// completes and is inspected.
+func (w *Worker) appClose(p *decode.Packet, f *flow.Flow, fs *flowState, emit func(*Alert)) {
+	if fs == nil || fs.app.http == nil || fs.app.eof {
+		return
+	}
+	fs.app.eof = true
+	w.appFeed(p, f, fs, flow.ToServer, nil, true, emit)
+	w.appFeed(p, f, fs, flow.ToClient, nil, true, emit)
+}
+
+// pseudoPacket describes f's client-to-server direction for alerts raised
+// when a flow is retired, where no real packet is at hand.
+func (w *Worker) pseudoPacket(f *flow.Flow) *decode.Packet {
+	p := &w.pseudo
+	*p = decode.Packet{Timestamp: f.Last, SrcIP: f.Key.Src, DstIP: f.Key.Dst,
+		SrcPort: f.Key.SrcPort, DstPort: f.Key.DstPort, IPProto: f.Key.Proto, L4Header: w.pseudoL4[:]}
+	p.IPVersion = 4
+	if f.Key.Src.Is6() && !f.Key.Src.Is4In6() {
+		p.IPVersion = 6
+	}
+	return p
 }

@@ -92,7 +92,12 @@ func benchEngine(b *testing.B, rs []*rules.Rule) {
 		}
 		w.Process(pkts[j], 0, emit)
 	}
-	b.ReportMetric(float64(w.Stats().Candidates)/float64(w.Stats().Packets), "cands/pkt")
+	st := w.Stats()
+	b.ReportMetric(float64(st.Candidates)/float64(st.Packets), "cands/pkt")
+	b.ReportMetric(float64(st.Txs)/float64(st.Packets), "txs/pkt")
+	if st.Txs > 0 {
+		b.ReportMetric(float64(st.TxCandidates)/float64(st.Txs), "cands/tx")
+	}
 }
 
 // BenchmarkEngineNoRules is the baseline: flow tracking and reassembly only.

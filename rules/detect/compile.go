@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -298,10 +297,6 @@ func compileSig(r *rules.Rule, classes rules.Classes, bits map[string]int, e *En
 		}
 		c.app = append(c.app, bufOps{buf: b, ops: byBuf[b]})
 	}
-	if s.AppProto != "" && len(c.app) > 0 {
-		// App-layer buffers come from the app-layer parsers; such rules
-		// are kept and match once those parsers supply buffers.
-	}
 	if _, _, b, ok := s.FastPatternBytes(); ok {
 		c.fpBuf = int(b)
 	}
@@ -487,6 +482,3 @@ func (e *Engine) usesApp(proto string) bool {
 
 // Len returns how many rules the engine runs.
 func (e *Engine) Len() int { return len(e.sigs) }
-
-// errSkip marks nothing; kept for future use of errors.Is in callers.
-var _ = errors.New

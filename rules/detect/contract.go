@@ -70,7 +70,10 @@ type Stats struct {
 	Packets, Alerts, Dropped uint64
 	// Candidates counts rules evaluated in full after the prefilter.
 	Candidates uint64
-	Flow       flow.Stats
+	// Txs counts app-layer transaction inspections; TxCandidates the
+	// rules evaluated in them.
+	Txs, TxCandidates uint64
+	Flow              flow.Stats
 }
 
 // Worker, Process, Flush and Stats are in worker.go.

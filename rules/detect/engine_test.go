@@ -201,3 +201,31 @@ func TestCheck(t *testing.T) {
 		t.Error("strict must fail")
 	}
 }
+
+func TestEngineInspectTx(t *testing.T) {
+	// sid 1's legacy modifier moves its content out of the sticky
+	// http.uri into http.method, where "/evil" never occurs.
+	e := engine(t, Options{}, `alert http any any -> any any (msg:"uri"; http.uri; content:"/evil"; http_method; sid:1;)
+alert http any any -> any any (msg:"legacy"; content:"/evil"; http_uri; content:"POST"; http_method; sid:2;)
+alert tcp any any -> any any (msg:"payload"; content:"zzz"; sid:3;)
+`)
+	w := e.NewWorker()
+	var tx TxBuffers
+	uri, _ := keywordBuffer("http.uri")
+	method, _ := keywordBuffer("http.method")
+	tx.Set(uri, []byte("/evil.php"))
+	tx.Set(method, []byte("GET"))
+	tx.TxID, tx.AppProto = 3, "http"
+	p := udp(1, false, "")
+	p.IPProto = decode.ProtoTCP
+	var got []*Alert
+	w.InspectTx(p, nil, 0, &tx, func(a *Alert) { c := *a; got = append(got, &c) })
+	if len(got) != 0 {
+		t.Fatalf("no rule can match a GET: got %+v", got)
+	}
+	tx.Set(method, []byte("POST"))
+	w.InspectTx(p, nil, 0, &tx, func(a *Alert) { c := *a; got = append(got, &c) })
+	if len(got) != 1 || got[0].SID != 2 || got[0].TxID != 3 || got[0].AppProto != "http" {
+		t.Fatalf("got %+v", got)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tapwatch/tapwatch/rules/keyword"
 )
 
 // corpusDir finds ../shared/corpus relative to the module root.
@@ -34,3 +36,5 @@ func corpusDir(t testing.TB) string {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
+
+func keywordBuffer(name string) (keyword.Buffer, bool) { return keyword.BufferByName(name) }

@@ -12,7 +12,6 @@ import (
 	"github.com/tapwatch/tapwatch/rules/keyword"
 	"github.com/tapwatch/tapwatch/rules/mpm"
 	"github.com/tapwatch/tapwatch/rules/proto/http"
-	"github.com/tapwatch/tapwatch/rules/stream"
 )
 
 // flowState is the engine's per-flow slot (flow.Flow.Detect).
@@ -54,6 +53,8 @@ type Worker struct {
 	curTx      *TxBuffers
 	tx         TxBuffers
 	curHTTP    *http.Tx // the HTTP transaction being inspected, for alert metadata
+	pseudo     decode.Packet
+	pseudoL4   [20]byte
 }
 
 // NewWorker returns a Worker with its own flow table shard, stream
@@ -120,7 +121,11 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 	}
 	if !p.Timestamp.IsZero() && p.Timestamp.Sub(w.lastExpire) >= expireEvery {
 		if !w.lastExpire.IsZero() {
-			w.table.Expire(p.Timestamp, func(*flow.Flow, flow.EndReason) {})
+			w.table.Expire(p.Timestamp, func(f *flow.Flow, _ flow.EndReason) {
+				if fs, ok := f.Detect.(*flowState); ok && !fs.passed {
+					w.appClose(w.pseudoPacket(f), f, fs, emit)
+				}
+			})
 		}
 		w.lastExpire = p.Timestamp
 	}
@@ -188,6 +193,9 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 		if w.appFeed(p, f, fs, dir, sdata, false, emit) == VerdictDrop {
 			v = VerdictDrop
 		}
+	}
+	if f != nil && f.TCP != nil && f.TCP.Closed() && !fs.passed {
+		w.appClose(p, f, fs, emit)
 	}
 	return v
 }
@@ -471,6 +479,9 @@ func fwdMatch(c *csig, src, dst netip.Addr, sp, dp uint16) bool {
 // Flush retires every flow (end of capture).
 func (w *Worker) Flush(emit func(*Alert), end FlowEnd) {
 	w.table.Flush(func(f *flow.Flow, reason flow.EndReason) {
+		if fs, ok := f.Detect.(*flowState); ok && !fs.passed {
+			w.appClose(w.pseudoPacket(f), f, fs, emit)
+		}
 		if end != nil {
 			end(f, reason)
 		}
@@ -483,5 +494,3 @@ func (w *Worker) Stats() Stats {
 	s.Flow = w.table.Stats()
 	return s
 }
-
-var _ = stream.ToServer

@@ -1,0 +1,67 @@
+package http
+
+import (
+	"fmt"
+	"testing"
+)
+
+// FuzzParser feeds arbitrary bytes to both directions in arbitrary chunks.
+// The first byte of the input steers the split; the parser must never
+// panic, and what it holds must stay within its limits.
+func FuzzParser(f *testing.F) {
+	f.Add([]byte("\x07GET / HTTP/1.1\r\nHost: a\r\n\r\n"), []byte("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"))
+	f.Add([]byte("\x03POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"), []byte("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n"+gz("hello")))
+	f.Add([]byte("\x01GET /a\r\n"), []byte("junk\rHTTP/1.1 204\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"))
+	f.Add([]byte("\x00"), []byte("HTTP/1.1 200 OK\r\nContent-Encoding: deflate, gzip\r\n\r\n"+zl(gz("x"))))
+	f.Fuzz(func(t *testing.T, req, res []byte) {
+		if len(req) == 0 {
+			return
+		}
+		step := int(req[0]%17) + 1
+		req = req[1:]
+		cfg := Config{RequestBodyLimit: 64, ResponseBodyLimit: 128, DecompressLayerLimit: 3}
+		p := NewParser(cfg)
+		i, j := 0, 0
+		for i < len(req) || j < len(res) {
+			if i < len(req) {
+				n := min(step, len(req)-i)
+				p.Feed(ToServer, req[i:i+n], false)
+				i += n
+			}
+			if j < len(res) {
+				n := min(step*3, len(res)-j)
+				p.Feed(ToClient, res[j:j+n], false)
+				j += n
+			}
+			check(t, p, cfg)
+		}
+		p.Feed(ToServer, nil, true)
+		p.Feed(ToClient, nil, true)
+		check(t, p, cfg)
+		for _, x := range append([]*Tx(nil), p.Txs()...) {
+			for _, name := range []string{"http.uri", "http.header", "http.start", "file.data", "http.host", "http.header_names"} {
+				x.Buffer(name, ToServer)
+				x.Buffer(name, ToClient)
+			}
+			_ = fmt.Sprint(x.EVE())
+			p.Done(x.ID)
+		}
+	})
+}
+
+func check(t *testing.T, p *Parser, cfg Config) {
+	if len(p.Txs()) > maxHeldTxs {
+		t.Fatalf("%d txs held", len(p.Txs()))
+	}
+	if len(p.req.buf) > 2*maxLine+4096 || len(p.res.buf) > 8*maxLine+4096 {
+		t.Fatalf("pending buffers grew: %d %d", len(p.req.buf), len(p.res.buf))
+	}
+	for _, x := range p.Txs() {
+		if len(x.RequestBody) > cfg.RequestBodyLimit || len(x.ResponseBody) > cfg.ResponseBodyLimit || len(x.resC.raw) > cfg.ResponseBodyLimit || len(x.reqC.raw) > cfg.RequestBodyLimit {
+			t.Fatalf("body over limit: %d %d %d", len(x.RequestBody), len(x.ResponseBody), len(x.resC.raw))
+		}
+		if len(x.RequestHeadersRaw) > maxHeaderBytes || len(x.ResponseHeadersRaw) > maxHeaderBytes {
+			t.Fatalf("raw headers over limit")
+		}
+	}
+}
