@@ -5,6 +5,8 @@ GO        ?= go
 CORPUS    ?= $(abspath ../shared/corpus)
 BIN       := bin
 FUZZTIME  ?= 15s
+PREFIX    ?= /usr
+DESTDIR   ?=
 SV_FLOOR  := test/sv/floor.txt
 export CGO_ENABLED := 1
 
@@ -15,7 +17,10 @@ FUZZ_TARGETS := \
 	./rules/flow:FuzzLookup \
 	./rules/mpm:FuzzScan \
 	./rules/keyword:FuzzParseNumCmp \
-	./rules:FuzzParseRule
+	./rules:FuzzParseRule \
+	./rules/proto/http:FuzzParser \
+	./rules/proto/dns:FuzzDNS \
+	./rules/proto/tls:FuzzTLS
 
 .PHONY: all deps build generate test unit fuzz sv bench demo install clean
 
@@ -56,7 +61,7 @@ demo: deps build
 	bash test/demo/demo.sh
 
 install: build
-	bash deploy/install.sh
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" bash deploy/install.sh
 
 clean:
 	rm -rf $(BIN)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/cilium/ebpf"
 )
@@ -189,6 +190,11 @@ func Load(opts Options) (*Objects, error) {
 	if err := spec.LoadAndAssign(&o.objs, &co); err != nil {
 		var ve *ebpf.VerifierError
 		switch {
+		case errors.As(err, &ve) && unprivilegedVerifier(ve):
+			// Loaded without CAP_PERFMON, the verifier applies its rules for
+			// unprivileged loaders (no pointer arithmetic across map values,
+			// Spectre sanitation) and rejects programs that load as root.
+			return nil, fmt.Errorf("bpfprog: verifier rejected tapwatch programs as an unprivileged loader: need CAP_PERFMON besides CAP_BPF+CAP_NET_ADMIN (or root): %v", ve)
 		case errors.As(err, &ve):
 			return nil, fmt.Errorf("bpfprog: verifier rejected tapwatch programs: %+v", ve)
 		case errors.Is(err, ebpf.ErrMapIncompatible):
@@ -241,4 +247,15 @@ func (o *Objects) Unpin() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// unprivilegedVerifier reports whether the verifier refused the programs only
+// because the loader lacks CAP_PERFMON: its messages then say "!root".
+func unprivilegedVerifier(ve *ebpf.VerifierError) bool {
+	for _, l := range ve.Log {
+		if strings.Contains(l, "!root") {
+			return true
+		}
+	}
+	return false
 }

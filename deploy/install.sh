@@ -86,7 +86,7 @@ put() {
 		fi
 	fi
 	if [[ $what != unchanged ]]; then
-		install -d -m 0755 "$(dirname "$dst")"
+		mkdir -p "$(dirname "$dst")"   # only what is missing; existing directories keep their mode
 		# Write beside the target and rename: a reader (libvirtd running the hook) never sees half
 		# a file, and a running binary is replaced rather than written into (ETXTBSY).
 		local tmp
@@ -157,7 +157,8 @@ put "$hook_src" "$hook_dst" 0755
 
 # 5. configuration: an operator's file is never replaced.
 ETC=$DESTDIR$SYSCONFDIR/tapwatch
-install -d -m 0750 "$ETC" "$ETC/rules"
+mkdir -p "$ETC/rules"
+chmod 0750 "$ETC" "$ETC/rules"
 ((ONHOST)) && group_exists && chgrp "$GROUP" "$ETC" "$ETC/rules"
 if [[ ! -e $ETC/tapwatch.yaml ]]; then
 	put "$ROOT/deploy/tapwatch.yaml" "$ETC/tapwatch.yaml" 0640 "$GROUP"

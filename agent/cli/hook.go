@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"regexp"
 	"time"
 
@@ -44,7 +46,7 @@ func runHook(ctx context.Context, env *Env, args []string) int {
 		return 0
 	}
 
-	policy := hostPolicy(env.Config)
+	policy := hostPolicy(env.Config, env.Stderr)
 	if m := metaPolicy.FindSubmatch(xml); m != nil {
 		policy = string(m[1])
 	}
@@ -59,13 +61,20 @@ func runHook(ctx context.Context, env *Env, args []string) int {
 	return 0
 }
 
-func hostPolicy(path string) string {
+// hostPolicy is hook.policy from the host config. A config that exists but
+// cannot be read or parsed falls back to the default, and says so: an
+// operator who set fail-closed must learn that it is not in force.
+func hostPolicy(path string, stderr io.Writer) string {
+	def := config.Default().Hook.Policy
 	if path == "" {
-		return config.Default().Hook.Policy
+		return def
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
-		return config.Default().Hook.Policy
+		if !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(stderr, "tapwatch: hook: ignoring %s (%v); using hook policy %s\n", path, err, def)
+		}
+		return def
 	}
 	return cfg.Hook.Policy
 }

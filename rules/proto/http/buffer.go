@@ -120,6 +120,14 @@ func (t *Tx) headers(dir Dir) ([]Header, bool) {
 	return t.RequestHeaders, t.RequestHeadersDone
 }
 
+// final says a direction's headers can no longer change (trailers included).
+func (t *Tx) final(dir Dir) bool {
+	if dir == ToClient {
+		return t.ResponseDone
+	}
+	return t.RequestDone
+}
+
 // cached builds a derived buffer once the headers it depends on are final.
 func (t *Tx) cached(key string, final bool, build func([]byte) []byte) []byte {
 	if b, ok := t.cache[key]; ok {
@@ -147,7 +155,7 @@ func (t *Tx) headerBuffer(dir Dir) ([]byte, bool) {
 	if dir == ToClient {
 		skip, key = "set-cookie", "h1"
 	}
-	return t.cached(key, done, func(b []byte) []byte {
+	return t.cached(key, t.final(dir), func(b []byte) []byte {
 		for _, h := range hs {
 			if nameIs(h.Name, skip) {
 				continue
@@ -172,7 +180,7 @@ func (t *Tx) headerNames(dir Dir) ([]byte, bool) {
 	if dir == ToClient {
 		key = "n1"
 	}
-	return t.cached(key, done, func(b []byte) []byte {
+	return t.cached(key, t.final(dir), func(b []byte) []byte {
 		b = append(b, "\r\n"...)
 		for _, h := range hs {
 			b = append(b, h.Name...)
@@ -193,7 +201,7 @@ func (t *Tx) start(dir Dir) ([]byte, bool) {
 	if !done || len(line) == 0 {
 		return nil, false
 	}
-	return t.cached(key, done, func(b []byte) []byte {
+	return t.cached(key, t.final(dir), func(b []byte) []byte {
 		b = append(append(b, line...), "\r\n"...)
 		for _, h := range hs {
 			b = append(b, h.Name...)
@@ -212,6 +220,31 @@ func (t *Tx) lowerHost() []byte {
 		}
 		return b
 	})
+}
+
+// Buffers returns the instances of a multi-buffer: http.request_header
+// and http.response_header give one "Name: value" per header.
+func (t *Tx) Buffers(name string, dir Dir) [][]byte {
+	var hs []Header
+	var done bool
+	switch name {
+	case "http.request_header":
+		hs, done = t.headers(ToServer)
+	case "http.response_header":
+		hs, done = t.headers(ToClient)
+	default:
+		return nil
+	}
+	if !done {
+		return nil
+	}
+	out := make([][]byte, 0, len(hs))
+	for _, h := range hs {
+		b := make([]byte, 0, len(h.Name)+2+len(h.Value))
+		b = append(append(append(b, h.Name...), ": "...), h.Value...)
+		out = append(out, b)
+	}
+	return out
 }
 
 // EVE returns the EVE "http" object for the transaction, with Suricata's

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -346,7 +347,7 @@ func TestCorpusEvader(t *testing.T) {
 			continue
 		}
 		// The tests raise the layer limit to 3 on the command line.
-		p := NewParser(Config{DecompressLayerLimit: 3})
+		p := NewParser(Config{DecompressLayerLimit: layerLimit()})
 		p.Feed(ToServer, st.client, true)
 		p.Feed(ToClient, st.server, true)
 		ok := true
@@ -434,4 +435,13 @@ func TestCorpusPcaps(t *testing.T) {
 	if flows == 0 {
 		t.Errorf("no HTTP flows found")
 	}
+}
+
+// layerLimit is 3 as the evader tests set on the command line;
+// HTTP_LAYER_LIMIT overrides it to see what Suricata's default would do.
+func layerLimit() int {
+	if v, err := strconv.Atoi(os.Getenv("HTTP_LAYER_LIMIT")); err == nil {
+		return v
+	}
+	return 3
 }

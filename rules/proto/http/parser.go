@@ -769,7 +769,9 @@ func (p *Parser) flushHeader(s *side, dir Dir) {
 		hs = &t.ResponseHeaders
 	}
 	if s.trailer {
-		return // trailers are framing; Suricata does not expose them as headers
+		// Trailers join the headers, as libhtp adds them to the same table
+		// and Suricata inspects http.header again after them.
+		t.event(EvTrailer)
 	}
 	for i := range *hs {
 		h := &(*hs)[i]

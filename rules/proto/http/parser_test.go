@@ -164,8 +164,13 @@ func TestChunked(t *testing.T) {
 	wantBuf(t, a, "http.response_body", ToClient, "hello")
 	wantBuf(t, b, "http.uri", ToServer, "/next")
 	wantBuf(t, b, "http.response_body", ToClient, "ok")
-	if _, ok := a.RequestHeader("Trailer"); ok {
-		t.Errorf("trailer exposed as header")
+	// Trailers join the headers as in libhtp/Suricata.
+	if v, ok := a.RequestHeader("Trailer"); !ok || string(v) != "x" || !a.HasEvent(EvTrailer) {
+		t.Errorf("trailer: %q %v %v", v, ok, a.Events)
+	}
+	wantBuf(t, a, "http.header", ToServer, "Transfer-Encoding: chunked\r\nTrailer: x\r\n")
+	if got := a.Buffers("http.request_header", ToServer); len(got) != 2 || string(got[1]) != "Trailer: x" {
+		t.Errorf("http.request_header = %q", got)
 	}
 }
 

@@ -76,6 +76,7 @@ const (
 	EvUnterminated
 	EvURIHostMismatch
 	EvUnmatchedRequestDropped
+	EvTrailer
 )
 
 var eventNames = [...]string{
@@ -105,6 +106,7 @@ var eventNames = [...]string{
 	EvUnterminated:            "UNTERMINATED_MESSAGE",
 	EvURIHostMismatch:         "URI_HOST_INVALID",
 	EvUnmatchedRequestDropped: "UNMATCHED_REQUEST_DROPPED",
+	EvTrailer:                 "TRAILER_HEADERS",
 }
 
 func (e Event) String() string {
