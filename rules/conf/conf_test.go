@@ -5,34 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// corpusDir finds ../shared/corpus relative to the module root.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing at %s: %v", c, err)
-		}
-		t.Skipf("corpus not present at %s", c)
-	}
-	return c
-}
+	"github.com/tapwatch/tapwatch/test/testutil"
+)
 
 func write(t *testing.T, dir, name, body string) string {
 	t.Helper()
@@ -199,7 +174,7 @@ func TestParseSize(t *testing.T) {
 // TestDefaultsMatchSuricataYamlIn keeps the Go defaults honest against the
 // upstream template and proves the template itself loads.
 func TestDefaultsMatchSuricataYamlIn(t *testing.T) {
-	in := filepath.Join(corpusDir(t), "suricata-defaults", "suricata.yaml.in")
+	in := testutil.CorpusPath(t, "suricata-defaults", "suricata.yaml.in")
 	up, err := Load(in)
 	if err != nil {
 		t.Fatalf("load suricata.yaml.in: %v", err)
@@ -226,7 +201,7 @@ func TestDefaultsMatchSuricataYamlIn(t *testing.T) {
 }
 
 func TestLoadsEverySuricataVerifyConfig(t *testing.T) {
-	sv := filepath.Join(corpusDir(t), "suricata-verify")
+	sv := testutil.CorpusPath(t, "suricata-verify")
 	n := 0
 	err := filepath.WalkDir(sv, func(p string, de os.DirEntry, err error) error {
 		if err != nil || de.IsDir() || de.Name() != "suricata.yaml" {

@@ -1,4 +1,6 @@
-package decode
+// The corpus tests and benchmark are an external test package because
+// test/testutil, which finds the corpus, imports rules/decode.
+package decode_test
 
 import (
 	"errors"
@@ -9,35 +11,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
-)
+	"time"
 
-// corpusDir returns ../shared/corpus relative to the module root, skipping
-// the test when it is absent (fatal under CI=true, where it must be there).
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getwd: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing at %s: %v", c, err)
-		}
-		t.Skipf("corpus not present at %s", c)
-	}
-	return c
-}
+	"github.com/tapwatch/tapwatch/rules/decode"
+	"github.com/tapwatch/tapwatch/test/testutil"
+)
 
 // capturePaths lists the capture files under dir by extension.
 func capturePaths(t testing.TB, dir string) []string {
@@ -62,17 +40,17 @@ func capturePaths(t testing.TB, dir string) []string {
 }
 
 func TestCorpusPcaps(t *testing.T) {
-	dir := filepath.Join(corpusDir(t), "pcaps")
+	dir := testutil.CorpusPath(t, "pcaps")
 	paths := capturePaths(t, dir)
 	if len(paths) < 100 {
 		t.Fatalf("found only %d capture files under %s", len(paths), dir)
 	}
-	d := NewDecoder(Config{})
-	var p Packet
+	d := decode.NewDecoder(decode.Config{})
+	var p decode.Packet
 	var files, notCapture, readErrs, pkts int
-	linkTypes := map[LinkType]int{}
+	linkTypes := map[decode.LinkType]int{}
 	for _, path := range paths {
-		r, err := OpenPcap(path)
+		r, err := decode.OpenPcap(path)
 		if err != nil {
 			notCapture++
 			t.Logf("skip %s: %v", path, err)
@@ -117,4 +95,68 @@ func TestCorpusPcaps(t *testing.T) {
 	if st.Decoded < st.Packets*9/10 {
 		t.Errorf("only %d of %d packets decoded", st.Decoded, st.Packets)
 	}
+}
+
+type benchPkt struct {
+	lt   decode.LinkType
+	data []byte
+	ts   time.Time
+	orig int
+}
+
+// BenchmarkDecode decodes the packets of the largest Ethernet corpus
+// captures, loaded into memory first; one op is one packet.
+func BenchmarkDecode(b *testing.B) {
+	dir := testutil.CorpusPath(b, "pcaps")
+	paths := capturePaths(b, dir)
+	sort.Slice(paths, func(i, j int) bool { return fileSize(paths[i]) > fileSize(paths[j]) })
+	var pkts []benchPkt
+	var total int
+	for _, path := range paths {
+		if len(pkts) >= 100_000 {
+			break
+		}
+		r, err := decode.OpenPcap(path)
+		if err != nil || r.LinkType() != decode.LinkEthernet {
+			if r != nil {
+				r.Close()
+			}
+			continue
+		}
+		for {
+			data, ci, err := r.Next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					b.Logf("%v", err)
+				}
+				break
+			}
+			pkts = append(pkts, benchPkt{ci.LinkType, append([]byte(nil), data...), ci.Timestamp, ci.Length})
+			total += len(data)
+		}
+		r.Close()
+	}
+	if len(pkts) == 0 {
+		b.Skip("no Ethernet captures in the corpus")
+	}
+	b.Logf("%d packets, %d bytes", len(pkts), total)
+	d := decode.NewDecoder(decode.Config{})
+	var p decode.Packet
+	b.SetBytes(int64(total / len(pkts)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		bp := &pkts[i%len(pkts)]
+		p.Timestamp, p.OrigLen = bp.ts, bp.orig
+		d.Decode(bp.lt, bp.data, &p)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
 }

@@ -73,6 +73,9 @@ func (w *Worker) InspectTx(p *decode.Packet, f *flow.Flow, dir flow.Dir, tx *TxB
 		ok := true
 		for _, bo := range c.app {
 			buf, has := tx.Get(bo.buf)
+			if has && len(bo.transforms) > 0 {
+				buf = keyword.ApplyTransforms(bo.transforms, buf, &w.xa, &w.xb)
+			}
 			if !has || !keyword.Inspect(bo.ops, buf, &w.ksc) {
 				ok = false
 				break

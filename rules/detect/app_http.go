@@ -20,40 +20,44 @@ type appState struct {
 }
 
 type txProgress struct {
-	id   int
-	dir  flow.Dir
-	prog uint64
+	id    int
+	dir   flow.Dir
+	flags uint8
+	body  int64
 }
 
-// progressOf summarises how far a transaction has got: any new line,
-// header block or body byte changes it.
-func progressOf(t *http.Tx) uint64 {
-	var flags uint64
+// bodyStep is how much a body must grow before a transaction whose other
+// parts are unchanged is inspected again: rescanning a growing body on
+// every segment would make inspection quadratic in its size.
+const bodyStep = 32 << 10
+
+// stageOf summarises which parts of a transaction are complete.
+func stageOf(t *http.Tx) uint8 {
+	var flags uint8
 	for i, b := range [...]bool{t.RequestLineDone, t.RequestHeadersDone, t.RequestDone,
 		t.ResponseLineDone, t.ResponseHeadersDone, t.ResponseDone} {
 		if b {
 			flags |= 1 << i
 		}
 	}
-	return flags | uint64(t.RequestBodyLen)<<6 ^ uint64(t.ResponseBodyLen)<<32 ^
-		uint64(len(t.RequestHeadersRaw))<<20 ^ uint64(len(t.ResponseHeadersRaw))<<44
+	return flags
 }
 
-// fresh reports whether tx changed since it was last inspected in dir,
-// recording its progress.
+// fresh reports whether tx got far enough since it was last inspected in
+// dir to be inspected again, recording its progress when it did.
 func (st *appState) fresh(t *http.Tx, dir flow.Dir) bool {
-	p := progressOf(t)
+	flags, body := stageOf(t), t.RequestBodyLen+t.ResponseBodyLen
 	for i := range st.inspected {
 		x := &st.inspected[i]
 		if x.id == t.ID && x.dir == dir {
-			if x.prog == p {
+			if x.flags == flags && body-x.body < bodyStep {
 				return false
 			}
-			x.prog = p
+			x.flags, x.body = flags, body
 			return true
 		}
 	}
-	st.inspected = append(st.inspected, txProgress{id: t.ID, dir: dir, prog: p})
+	st.inspected = append(st.inspected, txProgress{id: t.ID, dir: dir, flags: flags, body: body})
 	return true
 }
 
@@ -114,8 +118,9 @@ func (w *Worker) appFeed(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow
 	}
 	st.http.Feed(http.Dir(dir&1), data, eof)
 	verdict := VerdictPass
+	done := w.doneTx[:0]
 	for _, tx := range st.http.Txs() {
-		if !st.fresh(tx, dir) {
+		if tx == nil || !st.fresh(tx, dir) {
 			continue
 		}
 		tb := &w.tx
@@ -133,10 +138,15 @@ func (w *Worker) appFeed(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow
 		}
 		w.curHTTP = nil
 		if tx.RequestDone && tx.ResponseDone {
-			st.forget(tx.ID)
-			st.http.Done(tx.ID)
+			done = append(done, tx.ID)
 		}
 	}
+	// Released after the loop: Done reshapes the slice Txs returned.
+	for _, id := range done {
+		st.forget(id)
+		st.http.Done(id)
+	}
+	w.doneTx = done
 	return verdict
 }
 

@@ -38,8 +38,9 @@ func bucketOf(proto uint8) int {
 
 // bufOps is the part of a rule that inspects one buffer.
 type bufOps struct {
-	buf keyword.Buffer
-	ops []keyword.Op
+	buf        keyword.Buffer
+	ops        []keyword.Op
+	transforms []keyword.Transform
 }
 
 // csig is a compiled rule.
@@ -107,6 +108,10 @@ type Engine struct {
 	// midstreamPolicy is the resolved stream.midstream-policy: ignore,
 	// drop-flow, drop-packet, reject, bypass or pass-flow.
 	midstreamPolicy string
+
+	// streamBack is how many already-inspected stream bytes are kept in
+	// front of new ones: enough for the longest payload content.
+	streamBack int
 
 	httpEnabled bool
 	httpBufs    []keyword.Buffer
@@ -219,6 +224,13 @@ func Compile(rs []*rules.Rule, opts Options) (*Engine, error) {
 		c.num = i
 	}
 	e.buildGroups()
+	for _, c := range e.sigs {
+		for _, o := range c.payload {
+			if n := len(o.Pat) - 1; o.Kind == keyword.OpContent && n > e.streamBack {
+				e.streamBack = min(n, maxStreamBack)
+			}
+		}
+	}
 	// The HTTP parser runs only when some rule can use what it finds.
 	e.httpEnabled = opts.Settings["app-layer.protocols.http.enabled"] != "no" && e.usesApp("http")
 	return e, nil
@@ -295,7 +307,7 @@ func compileSig(r *rules.Rule, classes rules.Classes, bits map[string]int, e *En
 			c.payload = byBuf[b]
 			continue
 		}
-		c.app = append(c.app, bufOps{buf: b, ops: byBuf[b]})
+		c.app = append(c.app, bufOps{buf: b, ops: byBuf[b], transforms: s.Transforms[b]})
 	}
 	if _, _, b, ok := s.FastPatternBytes(); ok {
 		c.fpBuf = int(b)
@@ -403,6 +415,9 @@ func addIndex(m map[uint32][]uint32, keys []uint32, id uint32) map[uint32][]uint
 	}
 	return m
 }
+
+// maxStreamBack caps the stream overlap kept for split patterns.
+const maxStreamBack = 1024
 
 // maxNetBlocks bounds how many /24 networks one rule may be indexed
 // under; wider rules stay in the port or unindexed lists.

@@ -229,3 +229,38 @@ alert tcp any any -> any any (msg:"payload"; content:"zzz"; sid:3;)
 		t.Fatalf("got %+v", got)
 	}
 }
+
+// tcp builds a TCP segment of an established 10.0.0.1:40000 -> 10.0.0.2:80
+// connection (seq relative to ISN 1000/5000).
+func tcpSeg(n int, reply bool, flags uint8, rel uint32, payload string) *decode.Packet {
+	p := &decode.Packet{
+		Timestamp: t0.Add(time.Duration(n) * time.Millisecond), Num: uint64(n),
+		IPVersion: 4, IPProto: decode.ProtoTCP, TTL: 64,
+		SrcIP: netip.MustParseAddr("10.0.0.1"), DstIP: netip.MustParseAddr("10.0.0.2"),
+		SrcPort: 40000, DstPort: 80, L4Header: make([]byte, 20), Payload: []byte(payload),
+		TCPFlags: flags, TCPSeq: 1000 + rel, TCPAck: 5001, TCPWin: 65535,
+	}
+	if reply {
+		p.SrcIP, p.DstIP = p.DstIP, p.SrcIP
+		p.SrcPort, p.DstPort = p.DstPort, p.SrcPort
+		p.TCPSeq, p.TCPAck = 5000+rel, 1001
+	}
+	return p
+}
+
+func TestEngineStreamSplitPattern(t *testing.T) {
+	e := engine(t, Options{}, `alert tcp any any -> any 80 (msg:"split"; flow:to_server,established; content:"EVILSTUFF"; sid:1;)
+alert tcp-pkt any any -> any 80 (msg:"pkt"; content:"EVILSTUFF"; sid:2;)
+`)
+	syn := tcpSeg(1, false, decode.TCPSyn, 0, "")
+	syn.TCPAck = 0
+	synack := tcpSeg(2, true, decode.TCPSyn|decode.TCPAck, 0, "")
+	ack := tcpSeg(3, false, decode.TCPAck, 1, "")
+	got, _ := run(e.NewWorker(), syn, synack, ack,
+		tcpSeg(4, false, decode.TCPAck|decode.TCPPsh, 1, "xxEVIL"),
+		tcpSeg(5, false, decode.TCPAck|decode.TCPPsh, 7, "STUFFyy"),
+		tcpSeg(6, false, decode.TCPAck|decode.TCPPsh, 14, "zz"))
+	if !eq(sids(got), []uint32{1}) || got[0].num != 5 {
+		t.Errorf("got %+v", got)
+	}
+}

@@ -53,6 +53,8 @@ type Worker struct {
 	curTx      *TxBuffers
 	tx         TxBuffers
 	curHTTP    *http.Tx // the HTTP transaction being inspected, for alert metadata
+	doneTx     []int
+	xa, xb     []byte // transform scratch
 	pseudo     decode.Packet
 	pseudoL4   [20]byte
 }
@@ -147,6 +149,16 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 		sdata = f.TCP.Process(p, dir)
 		inStream = len(sdata) > 0 || (len(p.Payload) > 0 && f.TCP.Established() && !f.TCP.DepthReached(dir))
 	}
+	// Stream rules see the new bytes plus a little of what came before,
+	// so a pattern split across segments is found; sold marks where the
+	// new bytes start, so a match lying wholly in old bytes (already
+	// reported) is not reported again.
+	sbuf, sold := sdata, 0
+	if len(sdata) > 0 && e.streamBack > 0 {
+		if win := f.TCP.Window(dir, len(sdata)+e.streamBack); len(win) > len(sdata) {
+			sbuf, sold = win, len(win)-len(sdata)
+		}
+	}
 	if fs != nil {
 		if fs.dropped && e.opts.IPS {
 			w.stats.Dropped++
@@ -163,8 +175,8 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 		if len(p.Payload) > 0 {
 			m.Scan(p.Payload, &w.msc, w.onHit)
 		}
-		if len(sdata) > 0 {
-			m.Scan(sdata, &w.msc, w.onHit)
+		if len(sbuf) > 0 {
+			m.Scan(sbuf, &w.msc, w.onHit)
 		}
 	}
 	slices.Sort(w.cands)
@@ -172,7 +184,7 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 	w.hits = w.hits[:0]
 	for _, id := range w.cands {
 		c := e.sigs[id]
-		ok, st := w.match(c, p, f, fs, dir, sdata, inStream)
+		ok, st := w.match(c, p, f, fs, dir, sbuf, sold, inStream)
 		if !ok {
 			continue
 		}
@@ -323,7 +335,7 @@ func (w *Worker) postMatch(c *csig, f *flow.Flow) {
 
 // match evaluates c fully, cheapest tests first. stream is true when the
 // payload matched on reassembled data.
-func (w *Worker) match(c *csig, p *decode.Packet, f *flow.Flow, fs *flowState, dir flow.Dir, sdata []byte, inStream bool) (ok, stream bool) {
+func (w *Worker) match(c *csig, p *decode.Packet, f *flow.Flow, fs *flowState, dir flow.Dir, sdata []byte, sold int, inStream bool) (ok, stream bool) {
 	if !w.matchCommon(c, p, f, fs, dir) {
 		return false, false
 	}
@@ -354,7 +366,8 @@ func (w *Worker) match(c *csig, p *decode.Packet, f *flow.Flow, fs *flowState, d
 		return true, false
 	}
 	if p.IsTCP() && f != nil && f.TCP != nil {
-		if !c.pktOnly && len(sdata) > 0 && keyword.Inspect(c.payload, sdata, &w.ksc) {
+		if !c.pktOnly && len(sdata) > 0 && keyword.Inspect(c.payload, sdata, &w.ksc) &&
+			(sold == 0 || !keyword.Inspect(c.payload, sdata[:sold], &w.ksc)) {
 			return true, true
 		}
 		if c.streamOnly {

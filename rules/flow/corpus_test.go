@@ -15,35 +15,12 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/tapwatch/tapwatch/rules/decode"
+	"github.com/tapwatch/tapwatch/test/testutil"
 )
 
 // These tests replay real captures. The decoder (rules/decode) is written
 // in parallel, so they decode with gopacket into decode.Packet themselves;
 // only classic pcap files are read (pcapng files are skipped).
-
-// corpusDir finds ../shared/corpus relative to the module root.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		t.Skipf("corpus not found at %s: %v", c, err)
-	}
-	return c
-}
 
 var errNotPcap = errors.New("not a classic pcap file")
 
@@ -207,7 +184,7 @@ func (r *replay) all(d Dir) []byte {
 
 func svPackets(t *testing.T, test, file string) []*decode.Packet {
 	t.Helper()
-	pkts, err := readPcap(filepath.Join(corpusDir(t), "suricata-verify", test, file))
+	pkts, err := readPcap(testutil.CorpusPath(t, "suricata-verify", test, file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +264,7 @@ func TestCorpusSweep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("corpus sweep skipped in -short")
 	}
-	root := corpusDir(t)
+	root := testutil.Corpus(t)
 	var files, pkts int
 	var total Stats
 	var gaps, dropped, delivered, rejectedRST uint64
@@ -345,7 +322,7 @@ func TestCorpusSweep(t *testing.T) {
 
 func BenchmarkCorpusReplay(b *testing.B) {
 	var pkts []*decode.Packet
-	root := filepath.Join(corpusDir(b), "suricata-verify")
+	root := testutil.CorpusPath(b, "suricata-verify")
 	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			if ps, err := readPcap(path); err == nil {

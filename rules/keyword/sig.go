@@ -34,6 +34,9 @@ type Sig struct {
 	Threshold *Threshold
 	Filter    *Threshold // detection_filter
 
+	// Transforms rewrite a buffer before inspection, in order.
+	Transforms map[Buffer][]Transform
+
 	// FastPattern indexes the Op chosen as fast pattern (-1: none).
 	FastPattern int
 
@@ -131,6 +134,15 @@ func (s *Sig) Finish() error {
 		}
 	}
 	s.FastPattern = best
+	if best >= 0 {
+		// The prefilter scans buffers untransformed: only a dotprefix
+		// (whose pattern then starts with '.') keeps a usable pattern.
+		for _, t := range s.Transforms[s.Ops[best].Buf] {
+			if t != TrDotPrefix {
+				s.FastPattern = -1
+			}
+		}
+	}
 	return nil
 }
 
@@ -144,6 +156,10 @@ func (s *Sig) FastPatternBytes() ([]byte, bool, Buffer, bool) {
 	p := o.Pat
 	if o.FPLen > 0 && o.FPOff+o.FPLen <= len(p) {
 		p = p[o.FPOff : o.FPOff+o.FPLen]
+	}
+	if len(s.Transforms[o.Buf]) > 0 && len(p) > 1 && p[0] == '.' {
+		// dotprefix adds the '.', the raw buffer lacks it.
+		p = p[1:]
 	}
 	return p, o.Nocase, o.Buf, true
 }

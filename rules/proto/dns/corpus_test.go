@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tapwatch/tapwatch/rules/decode"
+	"github.com/tapwatch/tapwatch/test/testutil"
 )
 
 type svTest struct {
@@ -54,11 +57,11 @@ func decodeContent(s string) []byte {
 // query names seen, with counts of messages and parse errors.
 func captureNames(t *testing.T, path string) (names [][]byte, msgs, errs int) {
 	var m Message
-	for _, f := range readFlows(t, path) {
-		port53 := f.key.a.Port() == 53 || f.key.b.Port() == 53
-		if f.proto == 17 {
+	for _, f := range testutil.ReadFlows(t, path) {
+		port53 := f.Key.HasPort(53)
+		if f.Proto == decode.ProtoUDP {
 			for dir := range 2 {
-				for _, p := range f.udp[dir] {
+				for _, p := range f.UDP(dir) {
 					if !port53 && !Probe(p) {
 						continue
 					}
@@ -78,7 +81,7 @@ func captureNames(t *testing.T, path string) (names [][]byte, msgs, errs int) {
 		}
 		var sp StreamParser
 		for dir := range 2 {
-			sp.Feed(Dir(dir), f.streams[dir], func(m *Message) {
+			sp.Feed(Dir(dir), f.Stream(dir), func(m *Message) {
 				msgs++
 				for _, n := range m.QueryNames() {
 					names = append(names, append([]byte(nil), n...))
@@ -94,7 +97,7 @@ func captureNames(t *testing.T, path string) (names [][]byte, msgs, errs int) {
 // suricata-verify tests' alert rules is found in our query names for the
 // test's capture.
 func TestSuricataVerifyDNSQuery(t *testing.T) {
-	dir := filepath.Join(corpusDir(t), "suricata-verify")
+	dir := testutil.CorpusPath(t, "suricata-verify")
 	raw, err := os.ReadFile(filepath.Join(dir, "INDEX.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +163,7 @@ func TestCorpusDNS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("walks the whole corpus")
 	}
-	root := corpusDir(t)
+	root := testutil.Corpus(t)
 	var files, msgs, errs, probed, port53 int
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -174,10 +177,10 @@ func TestCorpusDNS(t *testing.T) {
 		_, n, e = captureNames(t, path)
 		msgs += n
 		errs += e
-		for _, f := range readFlows(t, path) {
-			if f.proto == 17 && (f.key.a.Port() == 53 || f.key.b.Port() == 53) {
+		for _, f := range testutil.ReadFlows(t, path) {
+			if f.Proto == decode.ProtoUDP && f.Key.HasPort(53) {
 				for dir := range 2 {
-					for _, p := range f.udp[dir] {
+					for _, p := range f.UDP(dir) {
 						port53++
 						if Probe(p) {
 							probed++

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tapwatch/tapwatch/test/testutil"
 )
 
 // render formats an RDNSequence decoded by encoding/asn1 the way nameString
@@ -35,7 +37,7 @@ func render(seq pkix.RDNSequence) string {
 // carry: where crypto/x509 can parse one, our subject, issuer, serial and
 // validity must agree with it.
 func TestCorpusCertsAgainstX509(t *testing.T) {
-	root := corpusDir(t)
+	root := testutil.Corpus(t)
 	var checked, x509Rejects, ours int
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tapwatch/tapwatch/rules/decode"
+	"github.com/tapwatch/tapwatch/test/testutil"
 )
 
 // svTest is the part of a suricata-verify INDEX.json entry the tests use.
@@ -26,7 +29,7 @@ type svTest struct {
 }
 
 func svIndex(t *testing.T) (string, []svTest) {
-	dir := filepath.Join(corpusDir(t), "suricata-verify")
+	dir := testutil.CorpusPath(t, "suricata-verify")
 	raw, err := os.ReadFile(filepath.Join(dir, "INDEX.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -150,16 +153,16 @@ func contains(buf, pat []byte, nocase bool) bool {
 // TLS from either side.
 func parseFlows(t *testing.T, path string) []*State {
 	var out []*State
-	for _, f := range readFlows(t, path) {
-		if f.proto != 6 {
+	for _, f := range testutil.ReadFlows(t, path) {
+		if f.Proto != decode.ProtoTCP {
 			continue
 		}
-		if !Probe(ToServer, f.streams[0]) && !Probe(ToClient, f.streams[1]) {
+		if !Probe(ToServer, f.Stream(0)) && !Probe(ToClient, f.Stream(1)) {
 			continue
 		}
 		p := NewParser()
 		// Interleave the directions in chunks, as the engine would.
-		a, b := f.streams[0], f.streams[1]
+		a, b := f.Stream(0), f.Stream(1)
 		for len(a) > 0 || len(b) > 0 {
 			n := min(len(a), 700)
 			p.Feed(ToServer, a[:n])
@@ -283,7 +286,7 @@ func TestCorpusTLSNoPanic(t *testing.T) {
 	if testing.Short() {
 		t.Skip("walks the whole corpus")
 	}
-	root := corpusDir(t)
+	root := testutil.Corpus(t)
 	var files, flows, hellos, sni, certs, subject int
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
