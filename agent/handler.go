@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"sync/atomic"
 	"time"
 
@@ -56,7 +57,7 @@ func (d *Daemon) Alert(a *detect.Alert, fr *pipeline.Frame) {
 			continue
 		}
 		vmObjs = append(vmObjs, map[string]any{
-			"uuid": s.r.VMUUID, "name": s.r.VMName, "mac": macString(s.r.MAC), "tap": s.r.Tap,
+			"uuid": s.r.VMUUID, "name": s.r.VMName, "mac": net.HardwareAddr(s.r.MAC[:]).String(), "tap": s.r.Tap,
 			"bridge": s.r.Bridge, "host": s.r.Host, "role": string(s.role),
 		})
 		names = append(names, s.r.VMName)
@@ -80,8 +81,4 @@ func (d *Daemon) Alert(a *detect.Alert, fr *pipeline.Frame) {
 		d.log.Warn("write eve", "error", err)
 	}
 	d.hub.publish(line, names)
-}
-
-func macString(m [6]byte) string {
-	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
 }

@@ -9,42 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing at %s: %v", c, err)
-		}
-		t.Skipf("corpus not present at %s", c)
-	}
-	return c
-}
+	"github.com/tapwatch/tapwatch/test/testutil"
+)
 
 // TestReplayRealEngine runs the real engine end to end over a corpus
 // capture: an IP-only rule must alert on every IPv4 packet, with pcap_cnt
 // covering 1..N in order (one worker keeps order).
 func TestReplayRealEngine(t *testing.T) {
-	pcap := filepath.Join(corpusDir(t), "suricata-verify", "alert-testmyids-async", "input.pcap")
-	if _, err := os.Stat(pcap); err != nil {
-		t.Skipf("capture missing: %v", err)
-	}
+	pcap := testutil.CorpusPath(t, "suricata-verify", "alert-testmyids-async", "input.pcap")
 	dir := t.TempDir()
 	rf := filepath.Join(dir, "t.rules")
 	if err := os.WriteFile(rf, []byte("alert ip any any -> any any (msg:\"any ip\"; sid:1;)\n"), 0o644); err != nil {
@@ -87,7 +60,7 @@ func TestReplayRealEngine(t *testing.T) {
 // BenchmarkReplay measures the whole path (read, shard, decode, detect,
 // EVE) over a corpus capture with a content rule that rarely matches.
 func BenchmarkReplay(b *testing.B) {
-	pcaps := filepath.Join(corpusDir(b), "pcaps")
+	pcaps := testutil.CorpusPath(b, "pcaps")
 	dir := b.TempDir()
 	rf := filepath.Join(dir, "t.rules")
 	if err := os.WriteFile(rf, []byte("alert tcp any any -> any any (msg:\"x\"; content:\"tapwatch-bench-needle\"; sid:1;)\n"), 0o644); err != nil {

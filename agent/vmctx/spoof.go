@@ -3,6 +3,7 @@ package vmctx
 import (
 	"encoding/binary"
 	"fmt"
+	"net"
 	"net/netip"
 )
 
@@ -38,7 +39,7 @@ func (x *Index) Inspect(tap string, frame []byte) []Finding {
 	var out []Finding
 	if src != own.MAC {
 		out = append(out, Finding{SID: SIDMACSpoof, VM: own,
-			Msg: fmt.Sprintf("TAPWATCH VM %s sent with MAC %s, libvirt gave it %s", own.VMName, macString(src), macString(own.MAC))})
+			Msg: fmt.Sprintf("TAPWATCH VM %s sent with MAC %s, libvirt gave it %s", own.VMName, net.HardwareAddr(src[:]).String(), net.HardwareAddr(own.MAC[:]).String())})
 	}
 	et := binary.BigEndian.Uint16(frame[12:14])
 	off := 14
@@ -75,7 +76,7 @@ func (x *Index) inspectARP(own *Ref, arp []byte) (Finding, bool) {
 	if !conflict {
 		return Finding{}, false
 	}
-	victim := macString(prev)
+	victim := net.HardwareAddr(prev[:]).String()
 	if other, ok := x.ByMAC(prev); ok {
 		if other.VMName == own.VMName {
 			return Finding{}, false
@@ -84,8 +85,4 @@ func (x *Index) inspectARP(own *Ref, arp []byte) (Finding, bool) {
 	}
 	return Finding{SID: SIDARPSpoof, VM: own,
 		Msg: fmt.Sprintf("TAPWATCH VM %s claims %s in ARP, an address of %s", own.VMName, spa, victim)}, true
-}
-
-func macString(m [6]byte) string {
-	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
 }

@@ -254,6 +254,8 @@ func rebuild(p *Packet) {
 	p.Timestamp, p.LinkType, p.Data, p.OrigLen, p.Num = l.Timestamp, l.LinkType, l.Data, l.OrigLen, l.Num
 	p.HasEth, p.SrcMAC, p.DstMAC, p.EtherType = l.HasEth, l.SrcMAC, l.DstMAC, l.EtherType
 	p.VLAN, p.VLANCount = l.VLAN, l.VLANCount
+	p.Src, p.TunnelDepth, p.TunnelProto = l.Src, l.TunnelDepth, l.TunnelProto
+	p.TunnelSrcIP, p.TunnelDstIP, p.TunnelSrcPort, p.TunnelDstPort = l.TunnelSrcIP, l.TunnelDstIP, l.TunnelSrcPort, l.TunnelDstPort
 	p.Reassembled = true
 }
 

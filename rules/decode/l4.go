@@ -21,6 +21,13 @@ func (d *Decoder) decodeL4(proto uint8, body []byte, p *Packet) {
 		d.decodeICMP(body, p)
 	case ProtoICMPv6:
 		d.decodeICMPv6(body, p)
+	case ProtoIPIP:
+		p.Payload, p.Inner, p.InnerType = body, body, EtherTypeIPv4
+	case ProtoIPv6:
+		p.Payload, p.Inner, p.InnerType = body, body, EtherTypeIPv6
+	case ProtoGRE:
+		p.Payload = body
+		d.decodeGRE(body, p)
 	default:
 		p.Payload = body
 	}

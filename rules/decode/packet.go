@@ -23,8 +23,11 @@ const (
 // IP protocol numbers used across the engine.
 const (
 	ProtoICMP   uint8 = 1
+	ProtoIPIP   uint8 = 4 // IPv4 inside IP
 	ProtoTCP    uint8 = 6
 	ProtoUDP    uint8 = 17
+	ProtoIPv6   uint8 = 41 // IPv6 inside IP
+	ProtoGRE    uint8 = 47
 	ProtoICMPv6 uint8 = 58
 )
 
@@ -104,6 +107,51 @@ type Packet struct {
 	// Payload is the application data after the transport header (or after
 	// the IP header when the transport protocol is not decoded).
 	Payload []byte
+
+	// Tunnels. A packet whose IP payload is another packet (IP-in-IP,
+	// IPv6-in-IP, GRE) decodes as the outer packet with Inner set, so
+	// rules on the outer header still see it; DecodeInner then turns
+	// Inner into a packet of its own, as Suricata's tunnel pseudo packets.
+	Inner     []byte // what the tunnel carries, from InnerType's first header
+	InnerType uint16 // EtherType of Inner: IPv4, IPv6, EtherTypePPP or EtherTypeTEB
+
+	// Set on packets that did not come off the wire as they are.
+	Src         PktSrc
+	// StreamGap is, on a pseudo packet carrying stream data, how many
+	// bytes the capture missed just before Payload.
+	StreamGap uint32
+	TunnelDepth uint8 // 0 on the wire, 1 for the first inner packet...
+	// The outermost packet of a tunnel packet (EVE's "tunnel" object).
+	TunnelSrcIP, TunnelDstIP     netip.Addr
+	TunnelSrcPort, TunnelDstPort uint16
+	TunnelProto                  uint8
+}
+
+// PktSrc says where a packet came from, as EVE's pkt_src.
+type PktSrc uint8
+
+// Packet sources.
+const (
+	PktSrcWire        PktSrc = iota // captured as is
+	PktSrcIPv4Tunnel                // decoded from inside an IPv4 packet (IP-in-IP, IPv6-in-IPv4)
+	PktSrcIPv6Tunnel                // decoded from inside an IPv6 packet
+	PktSrcGRETunnel                 // decoded from inside GRE
+	PktSrcFlowTimeout               // pseudo packet: stream data inspected when its flow ended
+)
+
+// String is Suricata's spelling of s in EVE's pkt_src.
+func (s PktSrc) String() string {
+	switch s {
+	case PktSrcIPv4Tunnel:
+		return "ipv4 tunnel"
+	case PktSrcIPv6Tunnel:
+		return "ipv6 tunnel"
+	case PktSrcGRETunnel:
+		return "gre tunnel"
+	case PktSrcFlowTimeout:
+		return "stream (flow timeout)"
+	}
+	return "wire/pcap"
 }
 
 // Reset clears p for reuse without releasing its memory.

@@ -35,6 +35,8 @@ const (
 	ReasonCaptureTrunc                   // event: the capture's snap length cut the datagram; headers decoded
 	ReasonPPPTrunc                       // PPP or Cisco HDLC link header cut short
 	ReasonIPv4TSO                        // event: IPv4 total length 0 on a segmentation-offload frame; captured length used
+	ReasonGRETrunc                       // GRE header cut short, or a GRE version tapwatch does not decode
+	ReasonTunnelDepth                    // event: tunnels nested deeper than DecodeInner follows
 	numReasons
 )
 
@@ -102,6 +104,10 @@ func (r Reason) String() string {
 		return "capture_trunc"
 	case ReasonPPPTrunc:
 		return "ppp_trunc"
+	case ReasonGRETrunc:
+		return "gre_trunc"
+	case ReasonTunnelDepth:
+		return "tunnel_depth"
 	case ReasonIPv4TSO:
 		return "ipv4_tso_len"
 	}

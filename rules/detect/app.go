@@ -6,6 +6,10 @@ import (
 	"github.com/tapwatch/tapwatch/rules/decode"
 	"github.com/tapwatch/tapwatch/rules/flow"
 	"github.com/tapwatch/tapwatch/rules/keyword"
+	"github.com/tapwatch/tapwatch/rules/conf"
+	"github.com/tapwatch/tapwatch/rules/proto/dns"
+	"github.com/tapwatch/tapwatch/rules/proto/http"
+	"github.com/tapwatch/tapwatch/rules/proto/tls"
 )
 
 // TxBuffers is what an app-layer parser hands the engine for one
@@ -19,6 +23,65 @@ type TxBuffers struct {
 	App  map[string]any
 	bufs [keyword.NumBuffers][]byte
 	has  [keyword.NumBuffers]bool
+	// multi holds multi-buffers (dns.query, tls.certs): a rule's tests on
+	// such a buffer match when they all match within one entry.
+	multi   [keyword.NumBuffers][][]byte
+	isMulti [keyword.NumBuffers]bool
+	// The parser state behind the buffers, for the EVE object of an alert,
+	// which is built only when a rule alerts.
+	tls *tls.State
+	dns *dns.Message
+}
+
+// workerApp is a Worker's app-layer scratch space.
+type workerApp struct {
+	dnsMsg dns.Message // a UDP datagram's message, reused
+	// used marks the buffers some rule inspects, so parsers skip building
+	// the others; computed on first use.
+	used     [keyword.NumBuffers]bool
+	usedInit bool
+	httpCfg  *http.Config
+}
+
+// usedBuffers returns which app-layer buffers some rule of the engine
+// inspects.
+func (w *Worker) usedBuffers() *[keyword.NumBuffers]bool {
+	a := &w.app
+	if !a.usedInit {
+		for _, c := range w.e.sigs {
+			for _, bo := range c.app {
+				a.used[bo.buf] = true
+			}
+		}
+		a.usedInit = true
+	}
+	return &a.used
+}
+
+// appEVE returns the app-layer object logged with an alert on the
+// transaction being inspected (EVE "http", "dns" or "tls").
+func (w *Worker) appEVE() map[string]any {
+	switch {
+	case w.curHTTP != nil:
+		return map[string]any{"http": w.curHTTP.EVE()}
+	case w.curTx == nil:
+		return nil
+	case w.curTx.tls != nil:
+		return map[string]any{"tls": w.curTx.tls.EVE()}
+	case w.curTx.dns != nil:
+		m := w.curTx.dns
+		if m.Response {
+			return map[string]any{"dns": map[string]any{"answer": m.EVE()}}
+		}
+		qs := m.EVEQueries()
+		l := make([]any, len(qs))
+		for i, q := range qs {
+			q["tx_id"] = w.curTx.TxID
+			l[i] = q
+		}
+		return map[string]any{"dns": map[string]any{"query": l}}
+	}
+	return nil
 }
 
 // Reset clears every buffer.
@@ -29,6 +92,12 @@ func (t *TxBuffers) Reset() {
 // Set supplies buffer b.
 func (t *TxBuffers) Set(b keyword.Buffer, data []byte) {
 	t.bufs[b], t.has[b] = data, true
+}
+
+// SetMulti supplies multi-buffer b, one entry per element (kept, not copied).
+func (t *TxBuffers) SetMulti(b keyword.Buffer, entries [][]byte) {
+	t.multi[b], t.isMulti[b], t.has[b] = entries, true, true
+	t.bufs[b] = nil
 }
 
 // Get returns buffer b and whether it was supplied.
@@ -54,7 +123,17 @@ func (w *Worker) InspectTx(p *decode.Packet, f *flow.Flow, dir flow.Dir, tx *TxB
 	w.beginCands()
 	w.addAlways(g, p, true)
 	for b := 1; b < keyword.NumBuffers; b++ {
-		if m := g.mpm[b]; m != nil && tx.has[b] && len(tx.bufs[b]) > 0 {
+		m := g.mpm[b]
+		if m == nil || !tx.has[b] {
+			continue
+		}
+		if tx.isMulti[b] {
+			for _, v := range tx.multi[b] {
+				if len(v) > 0 {
+					m.Scan(v, &w.msc, w.onHit)
+				}
+			}
+		} else if len(tx.bufs[b]) > 0 {
 			m.Scan(tx.bufs[b], &w.msc, w.onHit)
 		}
 	}
@@ -72,11 +151,7 @@ func (w *Worker) InspectTx(p *decode.Packet, f *flow.Flow, dir flow.Dir, tx *TxB
 		}
 		ok := true
 		for _, bo := range c.app {
-			buf, has := tx.Get(bo.buf)
-			if has && len(bo.transforms) > 0 {
-				buf = keyword.ApplyTransforms(bo.transforms, buf, &w.xa, &w.xb)
-			}
-			if !has || !keyword.Inspect(bo.ops, buf, &w.ksc) {
+			if !w.inspectBuf(tx, bo) {
 				ok = false
 				break
 			}
@@ -107,4 +182,77 @@ func (w *Worker) InspectTx(p *decode.Packet, f *flow.Flow, dir flow.Dir, tx *TxB
 	v := w.finish(p, f, fs, dir, emit)
 	w.curTx = nil
 	return v
+}
+
+// enableApps turns on the DNS and TLS parsers when some rule can use what
+// they find, as compile does for HTTP: flows of other protocols only get
+// their protocol detected.
+func (e *Engine) enableApps(opts Options) {
+	e.dnsEnabled = opts.Settings["app-layer.protocols.dns.enabled"] != "no" && e.usesApp("dns")
+	e.tlsEnabled = opts.Settings["app-layer.protocols.tls.enabled"] != "no" && e.usesApp("tls")
+}
+
+// inspectBuf runs one buffer's tests of a rule against tx; a multi-buffer
+// matches when any one entry satisfies all of them.
+func (w *Worker) inspectBuf(tx *TxBuffers, bo bufOps) bool {
+	if !tx.has[bo.buf] {
+		return false
+	}
+	one := func(buf []byte) bool {
+		if len(bo.transforms) > 0 {
+			buf = keyword.ApplyTransforms(bo.transforms, buf, &w.xa, &w.xb)
+		}
+		return keyword.Inspect(bo.ops, buf, &w.ksc)
+	}
+	if !tx.isMulti[bo.buf] {
+		return one(tx.bufs[bo.buf])
+	}
+	for _, v := range tx.multi[bo.buf] {
+		if one(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// httpConfigKey prefixes the libhtp settings Suricata applies to flows no
+// server-config names.
+const httpConfigKey = "app-layer.protocols.http.libhtp.default-config."
+
+// httpConfig returns the HTTP parser settings from the engine's Suricata
+// config; values that do not parse keep the parser's defaults (the config
+// loader reports those).
+func (w *Worker) httpConfig() http.Config {
+	if c := w.app.httpCfg; c != nil {
+		return *c
+	}
+	var c http.Config
+	size := func(k string) int {
+		v, ok := w.e.opts.Settings[httpConfigKey+k]
+		if !ok {
+			return 0
+		}
+		n, err := conf.ParseSize(v)
+		if err != nil || n < 0 || n > 1<<31 {
+			return 0
+		}
+		if n == 0 {
+			// 0 means unlimited in Suricata; bound it to what a flow may
+			// reasonably hold.
+			return 1 << 30
+		}
+		return int(n)
+	}
+	c.RequestBodyLimit = size("request-body-limit")
+	c.ResponseBodyLimit = size("response-body-limit")
+	if v, ok := w.e.opts.Settings[httpConfigKey+"response-body-decompress-layer-limit"]; ok {
+		if n, err := conf.ParseSize(v); err == nil {
+			c.DecompressLayerLimit = int(n)
+			if n == 0 {
+				c.DecompressLayerLimit = -1 // 0 disables decompression
+			}
+		}
+	}
+	w.app.httpCfg = &c
+	return c
 }

@@ -4,7 +4,9 @@ import (
 	"github.com/tapwatch/tapwatch/rules/decode"
 	"github.com/tapwatch/tapwatch/rules/flow"
 	"github.com/tapwatch/tapwatch/rules/keyword"
+	"github.com/tapwatch/tapwatch/rules/proto/dns"
 	"github.com/tapwatch/tapwatch/rules/proto/http"
+	"github.com/tapwatch/tapwatch/rules/proto/tls"
 )
 
 // appState is a flow's app-layer progress: protocol detection, then the
@@ -12,11 +14,15 @@ import (
 type appState struct {
 	probes [2]uint8 // chunks seen per direction without a verdict
 	failed bool
-	eof    bool // both directions were closed for the parser
+	eof    bool   // both directions were closed for the parser
+	proto  string // detected protocol: "http", "tls", "dns" or ""
 	http   *http.Parser
+	tls    *tlsFlow
+	dns    *dnsFlow
 	// inspected remembers each live transaction's progress when it was
 	// last inspected per direction, so unchanged ones are not rescanned.
 	inspected []txProgress
+	hint      int // where fresh starts searching inspected
 }
 
 type txProgress struct {
@@ -47,9 +53,22 @@ func stageOf(t *http.Tx) uint8 {
 // dir to be inspected again, recording its progress when it did.
 func (st *appState) fresh(t *http.Tx, dir flow.Dir) bool {
 	flags, body := stageOf(t), t.RequestBodyLen+t.ResponseBodyLen
-	for i := range st.inspected {
+	// Transactions are visited in order, so the record sought is usually
+	// just after the last one found: searching from there (wrapping)
+	// keeps a flow with many live transactions linear, not quadratic.
+	n := len(st.inspected)
+	h := st.hint
+	if h >= n {
+		h = 0
+	}
+	for k := 0; k < n; k++ {
+		i := h + k
+		if i >= n {
+			i -= n
+		}
 		x := &st.inspected[i]
 		if x.id == t.ID && x.dir == dir {
+			st.hint = i + 1
 			if x.flags == flags && body-x.body < bodyStep {
 				return false
 			}
@@ -58,6 +77,7 @@ func (st *appState) fresh(t *http.Tx, dir flow.Dir) bool {
 		}
 	}
 	st.inspected = append(st.inspected, txProgress{id: t.ID, dir: dir, flags: flags, body: body})
+	st.hint = len(st.inspected)
 	return true
 }
 
@@ -76,6 +96,12 @@ func (st *appState) forget(id int) {
 // gives up on a flow, as Suricata stops probing after a while.
 const maxProbes = 3
 
+// The HTTP multi-buffers.
+var (
+	bufReqHeader, _  = keyword.BufferByName("http.request_header")
+	bufRespHeader, _ = keyword.BufferByName("http.response_header")
+)
+
 // httpBuffers lists the buffer ids the HTTP parser supplies.
 func httpBuffers() []keyword.Buffer {
 	var out []keyword.Buffer
@@ -89,21 +115,24 @@ func httpBuffers() []keyword.Buffer {
 }
 
 // appFeed hands newly in-order stream bytes to the flow's app-layer parser,
-// detecting the protocol first, and inspects the transactions they
-// advanced. eof says the direction ended.
+// detecting the protocol first (by content, on any port), and inspects the
+// transactions they advanced. eof says the direction ended. Detection runs
+// for every flow, bounded to maxProbes chunks a direction, so alerts and
+// logs carry app_proto; parsing runs only for protocols some rule needs.
 func (w *Worker) appFeed(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow.Dir, data []byte, eof bool, emit func(*Alert)) Verdict {
-	if !w.e.httpEnabled || f == nil {
+	if f == nil {
 		return VerdictPass
 	}
 	st := &fs.app
 	if st.failed {
 		return VerdictPass
 	}
-	if st.http == nil {
+	if st.proto == "" {
 		if len(data) == 0 {
 			return VerdictPass
 		}
-		if !http.Probe(http.Dir(dir&1), data) {
+		st.proto = detectStream(f, dir, data)
+		if st.proto == "" {
 			st.probes[dir&1]++
 			if st.probes[dir&1] >= maxProbes {
 				st.failed = true
@@ -113,8 +142,45 @@ func (w *Worker) appFeed(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow
 			}
 			return VerdictPass
 		}
-		st.http = http.NewParser(http.Config{})
-		f.AppProto = "http"
+		f.AppProto = st.proto
+	}
+	switch st.proto {
+	case "http":
+		if w.e.httpEnabled {
+			return w.httpFeed(p, f, st, dir, data, eof, emit)
+		}
+	case "tls":
+		if w.e.tlsEnabled {
+			return w.tlsFeed(p, f, st, dir, data, emit)
+		}
+	case "dns":
+		if w.e.dnsEnabled {
+			return w.dnsStreamFeed(p, f, st, dir, data, emit)
+		}
+	}
+	return VerdictPass
+}
+
+// detectStream names the protocol data (the first bytes of dir's stream)
+// speaks, or "" when it cannot tell yet. DNS over TCP has no magic bytes,
+// so it is only recognised on DNS's port, as Suricata's probing does.
+func detectStream(f *flow.Flow, dir flow.Dir, data []byte) string {
+	switch {
+	case tls.Probe(tls.Dir(dir&1), data):
+		return "tls"
+	case http.Probe(http.Dir(dir&1), data):
+		return "http"
+	case (f.Key.SrcPort == 53 || f.Key.DstPort == 53) && dns.ProbeTCP(data):
+		return "dns"
+	}
+	return ""
+}
+
+// httpFeed parses HTTP stream bytes and inspects the transactions they
+// advanced.
+func (w *Worker) httpFeed(p *decode.Packet, f *flow.Flow, st *appState, dir flow.Dir, data []byte, eof bool, emit func(*Alert)) Verdict {
+	if st.http == nil {
+		st.http = http.NewParser(w.httpConfig())
 	}
 	st.http.Feed(http.Dir(dir&1), data, eof)
 	verdict := VerdictPass
@@ -127,9 +193,22 @@ func (w *Worker) appFeed(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow
 		tb.Reset()
 		tb.TxID = tx.ID
 		tb.AppProto = "http"
+		used := w.usedBuffers()
 		for _, b := range w.e.httpBufs {
-			if v, ok := tx.Buffer(b.String(), http.Dir(dir&1)); ok {
-				tb.Set(b, v)
+			if !used[b] {
+				continue
+			}
+			switch b {
+			case bufReqHeader, bufRespHeader:
+				// Multi-buffers: one "Name: value" entry per header. Built
+				// per inspection (it allocates), so only for rules using them.
+				if v := tx.Buffers(b.String(), http.Dir(dir&1)); v != nil {
+					tb.SetMulti(b, v)
+				}
+			default:
+				if v, ok := tx.Buffer(b.String(), http.Dir(dir&1)); ok {
+					tb.Set(b, v)
+				}
 			}
 		}
 		w.curHTTP = tx
@@ -154,7 +233,7 @@ func (w *Worker) appFeed(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow
 // flow's retirement), so a response delimited by the connection close
 // completes and is inspected.
 func (w *Worker) appClose(p *decode.Packet, f *flow.Flow, fs *flowState, emit func(*Alert)) {
-	if fs == nil || fs.app.http == nil || fs.app.eof {
+	if fs == nil || fs.app.http == nil || fs.app.proto != "http" || fs.app.eof {
 		return
 	}
 	fs.app.eof = true

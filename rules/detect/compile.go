@@ -68,6 +68,9 @@ type csig struct {
 	app     []bufOps
 	// prefilter: buffer the fast pattern lives in, or -1 for always-candidate
 	fpBuf int
+	// srcA, dstA index the engine's distinct address expressions (whose
+	// per-packet results workers cache), or -1 for any.
+	srcA, dstA int32
 }
 
 // group is the prefilter for one protocol bucket.
@@ -86,6 +89,10 @@ type group struct {
 	v6       []uint32
 	bySrcNet [len(netShifts)]map[uint32][]uint32
 	byDstNet [len(netShifts)]map[uint32][]uint32
+	// appSub indexes the prefilter-less rules that inspect app-layer
+	// buffers, which only InspectTx evaluates; the lists above hold the
+	// others, so neither path walks rules it always rejects.
+	appSub *group
 }
 
 // netShifts are the network sizes (/24, /16, /8) rules are indexed by,
@@ -98,6 +105,7 @@ type Engine struct {
 	opts    Options
 	sigs    []*csig
 	groups  [nBuckets]group
+	nAddrs  int // distinct address expressions (csig.srcA/dstA)
 	nbits   int
 	bitName []string
 	// Errors are the rules the compiler rejected.
@@ -115,6 +123,8 @@ type Engine struct {
 
 	httpEnabled bool
 	httpBufs    []keyword.Buffer
+	// dnsEnabled, tlsEnabled: some rule needs the DNS/TLS parser (app.go).
+	dnsEnabled, tlsEnabled bool
 }
 
 // CompileError is a rule the compiler rejected, with its position.
@@ -224,6 +234,7 @@ func Compile(rs []*rules.Rule, opts Options) (*Engine, error) {
 		c.num = i
 	}
 	e.buildGroups()
+	e.internAddrs()
 	for _, c := range e.sigs {
 		for _, o := range c.payload {
 			if n := len(o.Pat) - 1; o.Kind == keyword.OpContent && n > e.streamBack {
@@ -233,6 +244,7 @@ func Compile(rs []*rules.Rule, opts Options) (*Engine, error) {
 	}
 	// The HTTP parser runs only when some rule can use what it finds.
 	e.httpEnabled = opts.Settings["app-layer.protocols.http.enabled"] != "no" && e.usesApp("http")
+	e.enableApps(opts)
 	return e, nil
 }
 
@@ -250,6 +262,12 @@ func actionOf(a string) Action {
 
 func compileSig(r *rules.Rule, classes rules.Classes, bits map[string]int, e *Engine) (*csig, error) {
 	s := r.Sig
+	// The engine keeps the header (a copy: the caller's rule is not
+	// changed), not the option text, which the Sig already compiled:
+	// a smaller live heap is cheaper for every GC while packets flow.
+	rc := *r
+	rc.Options = nil
+	r = &rc
 	c := &csig{rule: r, sig: s, raw: r.Action, action: actionOf(r.Action), msg: s.Msg,
 		gid: s.GID, sid: s.SID, rev: s.Rev, severity: 3, appProto: s.AppProto, fpBuf: -1}
 	if s.Class != "" {
@@ -387,13 +405,18 @@ func (e *Engine) buildGroups() {
 	for b := 0; b < nBuckets; b++ {
 		var bld [keyword.NumBuffers]mpm.Builder
 		g := &e.groups[b]
+		g.appSub = &group{}
 		for _, c := range e.sigs {
 			if !c.inBucket(b) {
 				continue
 			}
 			p, nocase, buf, ok := c.sig.FastPatternBytes()
 			if !ok {
-				g.addAlways(c, b)
+				if len(c.app) > 0 {
+					g.appSub.addAlways(c, b)
+				} else {
+					g.addAlways(c, b)
+				}
 				continue
 			}
 			bld[buf].Add(p, nocase, uint32(c.num))

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"net/netip"
 
 	"github.com/tapwatch/tapwatch/rules"
@@ -12,6 +13,7 @@ import (
 	"github.com/tapwatch/tapwatch/rules/keyword"
 	"github.com/tapwatch/tapwatch/rules/mpm"
 	"github.com/tapwatch/tapwatch/rules/proto/http"
+	"github.com/tapwatch/tapwatch/rules/stream"
 )
 
 // flowState is the engine's per-flow slot (flow.Flow.Detect).
@@ -42,6 +44,10 @@ type Worker struct {
 
 	stamp []uint32
 	gen   uint32
+	// per-packet address expression results (hdrmatch.go), valid when
+	// their stamp equals gen
+	addrStamp []uint32
+	addrRes   []bool
 	cands []uint32
 	hits  []hit
 	alert Alert
@@ -53,6 +59,7 @@ type Worker struct {
 	curTx      *TxBuffers
 	tx         TxBuffers
 	curHTTP    *http.Tx // the HTTP transaction being inspected, for alert metadata
+	app        workerApp
 	doneTx     []int
 	xa, xb     []byte // transform scratch
 	pseudo     decode.Packet
@@ -66,6 +73,10 @@ func (e *Engine) NewWorker() *Worker {
 		e: e,
 		table: flow.NewTable(flow.Config{
 			Midstream: e.opts.Midstream || e.opts.Settings["stream.midstream"] == "true",
+			Stream: stream.Config{AsyncOneside: settingOn(e.opts.Settings["stream.async-oneside"]),
+				// IDS mode inspects what the receiver acknowledged;
+				// inline mode what it is about to forward.
+				AckGate: !e.opts.IPS && !settingOn(e.opts.Settings["stream.inline"])},
 		}),
 		stamp:  make([]uint32, len(e.sigs)),
 		cands:  make([]uint32, 0, 64),
@@ -88,7 +99,12 @@ func (w *Worker) beginCands() {
 	w.gen++
 	if w.gen == 0 {
 		clear(w.stamp)
+		clear(w.addrStamp)
 		w.gen = 1
+	}
+	if w.addrStamp == nil {
+		w.addrStamp = make([]uint32, 2*w.e.nAddrs+1)
+		w.addrRes = make([]bool, 2*w.e.nAddrs+1)
 	}
 	w.cands = w.cands[:0]
 }
@@ -124,9 +140,7 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 	if !p.Timestamp.IsZero() && p.Timestamp.Sub(w.lastExpire) >= expireEvery {
 		if !w.lastExpire.IsZero() {
 			w.table.Expire(p.Timestamp, func(f *flow.Flow, _ flow.EndReason) {
-				if fs, ok := f.Detect.(*flowState); ok && !fs.passed {
-					w.appClose(w.pseudoPacket(f), f, fs, emit)
-				}
+				w.flowEnd(f, emit) // flush.go
 			})
 		}
 		w.lastExpire = p.Timestamp
@@ -168,11 +182,19 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 			return VerdictPass
 		}
 	}
+	appV := VerdictPass
+	if p.IsUDP() && f != nil {
+		// Datagrams are parsed before their rules run (app_dns.go).
+		appV = w.appDatagram(p, f, fs, dir, emit)
+	}
 	g := &e.groups[bucketOf(p.IPProto)]
 	w.beginCands()
 	w.addAlways(g, p, false)
 	if m := g.mpm[keyword.BufPayload]; m != nil {
-		if len(p.Payload) > 0 {
+		// The prefilter only proposes candidates, so when the packet's
+		// payload is the tail of the stream window (in-order data, the
+		// usual case) one scan of the window finds them all.
+		if len(p.Payload) > 0 && !(len(sbuf) > 0 && bytes.HasSuffix(sbuf, p.Payload)) {
 			m.Scan(p.Payload, &w.msc, w.onHit)
 		}
 		if len(sbuf) > 0 {
@@ -201,6 +223,9 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 		fs.ipOnlyDone[dir&1] = true
 	}
 	v := w.finish(p, f, fs, dir, emit)
+	if appV == VerdictDrop {
+		v = VerdictDrop
+	}
 	if f != nil && len(sdata) > 0 && !fs.passed && !(fs.dropped && e.opts.IPS) {
 		if w.appFeed(p, f, fs, dir, sdata, false, emit) == VerdictDrop {
 			v = VerdictDrop
@@ -215,7 +240,12 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 // addAlways adds the group's prefilter-less sigs that p's ports allow;
 // appOnly keeps only those that inspect app-layer buffers.
 func (w *Worker) addAlways(g *group, p *decode.Packet, appOnly bool) {
-	e := w.e
+	if appOnly {
+		// Those are indexed apart (buildGroups): no filtering needed.
+		if g = g.appSub; g == nil {
+			return
+		}
+	}
 	var lists [4 + 2*len(netShifts)][]uint32
 	lists[0] = g.always
 	if p.IPVersion == 6 {
@@ -239,9 +269,6 @@ func (w *Worker) addAlways(g *group, p *decode.Packet, appOnly bool) {
 	}
 	for _, l := range lists {
 		for _, id := range l {
-			if appOnly && len(e.sigs[id].app) == 0 {
-				continue
-			}
 			w.addCand(id)
 		}
 	}
@@ -296,9 +323,9 @@ func (w *Worker) finish(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow.
 			if a.AppProto == "" {
 				a.AppProto = w.curTx.AppProto
 			}
-			if a.App == nil && w.curHTTP != nil {
+			if a.App == nil {
 				// Built only when alerting: it allocates.
-				a.App = map[string]any{"http": w.curHTTP.EVE()}
+				a.App = w.appEVE()
 			}
 		}
 		if blocked {
@@ -336,6 +363,10 @@ func (w *Worker) postMatch(c *csig, f *flow.Flow) {
 // match evaluates c fully, cheapest tests first. stream is true when the
 // payload matched on reassembled data.
 func (w *Worker) match(c *csig, p *decode.Packet, f *flow.Flow, fs *flowState, dir flow.Dir, sdata []byte, sold int, inStream bool) (ok, stream bool) {
+	if len(c.app) > 0 {
+		// App-layer buffers are inspected per transaction (InspectTx).
+		return false, false
+	}
 	if !w.matchCommon(c, p, f, fs, dir) {
 		return false, false
 	}
@@ -394,7 +425,7 @@ func (w *Worker) matchCommon(c *csig, p *decode.Packet, f *flow.Flow, fs *flowSt
 	if c.ipOnly && fs != nil && w.e.ipOnlyOnce && fs.ipOnlyDone[dir&1] {
 		return false
 	}
-	if !headerMatch(c, p) {
+	if !w.hdrMatch(c, p) {
 		return false
 	}
 	for _, m := range c.sig.Packet {
@@ -492,9 +523,7 @@ func fwdMatch(c *csig, src, dst netip.Addr, sp, dp uint16) bool {
 // Flush retires every flow (end of capture).
 func (w *Worker) Flush(emit func(*Alert), end FlowEnd) {
 	w.table.Flush(func(f *flow.Flow, reason flow.EndReason) {
-		if fs, ok := f.Detect.(*flowState); ok && !fs.passed {
-			w.appClose(w.pseudoPacket(f), f, fs, emit)
-		}
+		w.flowEnd(f, emit) // flush.go
 		if end != nil {
 			end(f, reason)
 		}

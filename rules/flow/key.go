@@ -80,10 +80,23 @@ func isEcho(p *decode.Packet) bool {
 
 // senderIsServer reports whether the first packet of a flow comes from the
 // server: a TCP SYN/ACK (Suricata reverses such flows) or an echo reply.
-func senderIsServer(p *decode.Packet, k *hashKey) bool {
+// midstream says whether TCP sessions are picked up without a handshake:
+// then a first packet without SYN sent from a well-known port to an
+// ephemeral one is taken as the server's, as Suricata ends up deciding when
+// its protocol detection reverses such a flow.
+func senderIsServer(p *decode.Packet, k *hashKey, midstream bool) bool {
 	switch k.kind {
 	case kindPorts:
-		return p.IPProto == decode.ProtoTCP && p.TCPFlags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn|decode.TCPAck
+		if p.IPProto != decode.ProtoTCP {
+			return false
+		}
+		switch p.TCPFlags & (decode.TCPSyn | decode.TCPAck) {
+		case decode.TCPSyn | decode.TCPAck:
+			return true
+		case decode.TCPAck:
+			return midstream && p.SrcPort < 1024 && p.DstPort >= 1024
+		}
+		return false
 	case kindEcho:
 		return p.ICMPType == icmpEchoReply && p.IPProto == decode.ProtoICMP ||
 			p.ICMPType == icmp6EchoReply && p.IPProto == decode.ProtoICMPv6

@@ -170,7 +170,7 @@ func (t *Table) create(k *hashKey, p *decode.Packet, fwd bool) *Flow {
 	} else {
 		f = &Flow{}
 	}
-	clientA := fwd != senderIsServer(p, k)
+	clientA := fwd != senderIsServer(p, k, t.streamCfg.Midstream)
 	f.hkey, f.clientIsA = *k, clientA
 	f.Key = flowKey(k, p, clientA)
 	f.ID = t.newID()

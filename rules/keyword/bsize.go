@@ -17,15 +17,22 @@ func sizeApply(buf string) func(*Sig, string) error {
 		if err != nil {
 			return err
 		}
+		raw := false
 		for _, o := range a[1:] {
 			switch o {
-			case "raw", "norm", "relative":
+			case "raw":
+				raw = true
+			case "norm", "relative":
 			default:
 				return fmt.Errorf("unknown option %q", o)
 			}
 		}
 		o := s.addOp(Op{Kind: OpBsize, Size: c})
 		if buf != "" {
+			if raw && buf == "http.uri" {
+				// urilen:N,raw measures the URI as sent.
+				buf = "http.uri.raw"
+			}
 			b, _ := BufferByName(buf)
 			o.Buf, o.modSet = b, true
 			if s.AppProto == "" {

@@ -60,6 +60,9 @@ var buffers = [...]BufferInfo{
 	{Name: "tls.cert_serial", App: "tls", Sticky: []string{"tls.cert_serial", "tls_cert_serial"}},
 	{Name: "tls.cert_fingerprint", App: "tls", Sticky: []string{"tls.cert_fingerprint", "tls_cert_fingerprint", "tls.fingerprint"}},
 	{Name: "tls.certs", App: "tls", Sticky: []string{"tls.certs"}},
+	// tls.version holds the negotiated version as two big-endian bytes; the
+	// tls.version keyword compares it (tls_legacy.go), it is not sticky.
+	{Name: "tls.version", App: "tls"},
 	{Name: "ja3.hash", App: "tls", Sticky: []string{"ja3.hash", "ja3_hash"}},
 	{Name: "ja3.string", App: "tls", Sticky: []string{"ja3.string", "ja3_string"}},
 	{Name: "ja3s.hash", App: "tls", Sticky: []string{"ja3s.hash", "ja3s_hash"}},
@@ -122,6 +125,10 @@ func init() {
 			names[n] = true
 		}
 		for n := range names {
+			if legacyValue[n] {
+				// Registered with its value form in tls_legacy.go.
+				continue
+			}
 			isMod := false
 			for _, m := range info.Modifiers {
 				isMod = isMod || m == n

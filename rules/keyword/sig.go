@@ -83,6 +83,11 @@ func (s *Sig) lastContent(mod string) (*Op, error) {
 func (s *Sig) addOp(o Op) *Op {
 	if s.curSet {
 		o.Buf = s.cur
+	} else if o.Relative && o.Kind != OpContent && o.Kind != OpPcre && s.lastOp >= 0 && s.Ops[s.lastOp].modSet {
+		// Suricata puts a relative isdataat/byte_* in the buffer of the
+		// content it follows, which a legacy modifier or uricontent may
+		// have moved out of the payload.
+		o.Buf = s.Ops[s.lastOp].Buf
 	}
 	s.Ops = append(s.Ops, o)
 	s.lastBuf = len(s.Ops) - 1

@@ -16,35 +16,9 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-)
 
-// corpusDir finds ../shared/corpus next to the module root. Missing data
-// skips the test locally but fails in CI, where it must be present.
-func corpusDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("corpus missing in CI: %v", err)
-		}
-		tb.Skipf("corpus not available at %s: %v", c, err)
-	}
-	return c
-}
+	"github.com/tapwatch/tapwatch/test/testutil"
+)
 
 type testPattern struct {
 	b      []byte
@@ -61,7 +35,7 @@ var contentRE = regexp.MustCompile(`content:\s*!?\s*"((?:[^"\\]|\\.)*)"`)
 // index as id.
 func loadETPatterns(tb testing.TB) (all, fast []testPattern) {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join(corpusDir(tb), "rules", "et-open", "*.rules"))
+	files, err := filepath.Glob(filepath.Join(testutil.CorpusPath(tb, "rules", "et-open"), "*.rules"))
 	if err != nil || len(files) == 0 {
 		tb.Fatalf("no ET Open rules: %v", err)
 	}
@@ -157,7 +131,7 @@ func decodeContent(s string) ([]byte, error) {
 // dominates.
 func loadPayloads(tb testing.TB, maxTotal, perFile int) [][]byte {
 	tb.Helper()
-	root := filepath.Join(corpusDir(tb), "pcaps")
+	root := testutil.CorpusPath(tb, "pcaps")
 	var out [][]byte
 	total := 0
 	errDone := errors.New("done")

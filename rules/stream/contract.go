@@ -65,6 +65,13 @@ func (s State) String() string {
 type Config struct {
 	Depth     int  // bytes per direction reassembled for inspection (0: 1 MiB, Suricata's stream.reassembly.depth)
 	Midstream bool // accept sessions picked up without a handshake
+	// AsyncOneside accepts a session whose other side is never seen
+	// (Suricata's stream.async-oneside).
+	AsyncOneside bool
+	// AckGate returns a direction's bytes only once the peer acknowledged
+	// them, as Suricata inspects streams in IDS mode: data the receiver
+	// never accepted is not what it will act on.
+	AckGate bool
 
 	// MaxBuffered caps the out-of-order bytes held per direction, measured
 	// from the next expected byte (0: 256 KiB); segments beyond it are
@@ -117,6 +124,8 @@ type Session struct {
 	synDir  Dir  // who sent the SYN (the client in the session's own view)
 	est     bool // reached StateEstablished at some point
 	mid     bool // picked up midstream
+	split   bool // split handshake: the server sent a SYN, the client the SYN/ACK
+	async   bool // only one side is seen (Config.AsyncOneside)
 	rst     bool
 	tracked bool // Track ran for the packet Process will see next
 	half    [2]half
@@ -161,7 +170,13 @@ func (s *Session) Midstream() bool { return s.mid }
 // stream inspection by rules; the slice is valid until the next Process.
 // Bytes before a gap (data never seen) are not part of the window.
 func (s *Session) Window(dir Dir, n int) []byte {
-	w := s.half[dir&1].win
+	h := &s.half[dir&1]
+	w := h.win
+	if s.cfg.AckGate && h.off > h.raw {
+		// End the window at the last byte returned, not at bytes still
+		// waiting for their acknowledgement.
+		w = w[:len(w)-int(min(h.off-h.raw, uint64(len(w))))]
+	}
 	if n < 0 || n >= len(w) {
 		return w
 	}

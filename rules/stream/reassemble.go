@@ -19,6 +19,10 @@ type half struct {
 	highValid    bool
 	ack          uint32 // furthest acknowledgement the peer sent for this direction
 	off          uint64 // stream offset of nextSeq
+	// With Config.AckGate: ackOff is the stream offset the peer
+	// acknowledged up to, raw the offset up to which bytes were returned;
+	// bytes in [raw, off) wait in win.
+	ackOff, raw uint64
 
 	// Out-of-order data: buf[head+(x-off)] holds the byte at offset x for x
 	// inside one of ranges (sorted, disjoint, not touching, all above off).
@@ -70,6 +74,7 @@ func (h *half) start(next uint32) {
 	h.init = true
 	h.nextSeq = next
 	h.off = 0
+	h.ackOff, h.raw = 0, 0
 	h.head = 0
 	h.buf = h.buf[:0]
 	h.ranges = h.ranges[:0]
@@ -85,7 +90,51 @@ func (h *half) start(next uint32) {
 // Data counts only once the session is established (after the handshake,
 // or at once when picked up midstream); retransmitted and overlapping bytes
 // are delivered once, the first copy seen wins.
+//
+// With Config.AckGate the bytes are returned only once the peer
+// acknowledged them (or the connection closed), on a later packet of the
+// same direction; Drain returns what is left when the flow ends.
 func (s *Session) Process(p *decode.Packet, dir Dir) []byte {
+	out := s.process(p, dir)
+	if !s.cfg.AckGate {
+		return out
+	}
+	// An asymmetric session never sees the acknowledgements.
+	return s.half[dir&1].release(s.Closed() || s.async)
+}
+
+// release returns the delivered bytes not yet returned that the peer
+// acknowledged (all of them when all is set), as far as the window still
+// holds them.
+func (h *half) release(all bool) []byte {
+	end := h.off
+	if !all {
+		end = min(end, h.ackOff)
+	}
+	if end <= h.raw {
+		return nil
+	}
+	start := h.raw
+	if held := uint64(len(h.win)); h.off-start > held {
+		start = h.off - held // the window lost the oldest pending bytes
+	}
+	h.raw = end
+	if start >= end {
+		return nil
+	}
+	w := len(h.win)
+	return h.win[w-int(h.off-start) : w-int(h.off-end)]
+}
+
+// noteAck records that the peer acknowledged this direction up to seq.
+func (h *half) noteAck(seq uint32) {
+	off := int64(h.off) + int64(int32(seq-h.nextSeq))
+	if off > int64(h.ackOff) {
+		h.ackOff = uint64(off)
+	}
+}
+
+func (s *Session) process(p *decode.Packet, dir Dir) []byte {
 	if !s.tracked {
 		s.Track(p, dir)
 	}
@@ -183,12 +232,21 @@ func (s *Session) Process(p *decode.Packet, dir Dir) []byte {
 // inspected. The slice is valid until the next call.
 func (s *Session) Drain(dir Dir) []byte {
 	h := &s.half[dir&1]
+	if s.cfg.AckGate {
+		if b := h.release(true); len(b) > 0 {
+			return b
+		}
+	}
 	h.compact()
 	if len(h.ranges) == 0 || h.depthReached {
 		return nil
 	}
 	h.skip(h.ranges[0].start - h.off)
-	return h.pop(s.cfg.Window)
+	out := h.pop(s.cfg.Window)
+	if s.cfg.AckGate {
+		h.raw = h.off
+	}
+	return out
 }
 
 // acked reports whether the peer acknowledged every byte before offset x.
@@ -209,6 +267,7 @@ func (h *half) skip(n uint64) {
 	h.off += n
 	h.nextSeq += uint32(n)
 	h.win = h.win[:0] // the window must not join bytes across the hole
+	h.raw = h.off     // bytes pending before the hole left with the window
 	h.advance(0, h.depth)
 }
 

@@ -17,6 +17,7 @@ func (s *Session) Track(p *decode.Packet, dir Dir) {
 		if !peer.ackValid || int32(p.TCPAck-peer.ack) > 0 {
 			peer.ack, peer.ackValid = p.TCPAck, true
 		}
+		peer.noteAck(p.TCPAck)
 	}
 
 	if flags&decode.TCPRst != 0 {
@@ -52,13 +53,42 @@ func (s *Session) Track(p *decode.Packet, dir Dir) {
 			p.TCPAck == peer.nextSeq:
 			me.start(p.TCPSeq + 1)
 			s.state = StateSynRecv
+		case dir != s.synDir && flags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn:
+			// A split handshake (four- or five-way: the server answers
+			// the SYN with a SYN of its own, the client then sends the
+			// SYN/ACK). Hosts accept it, so Suricata follows it too.
+			me.start(p.TCPSeq + 1)
+			s.split = true
+		case dir == s.synDir && s.split && flags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn|decode.TCPAck &&
+			p.TCPAck == peer.nextSeq:
+			me.start(p.TCPSeq + 1)
+			s.state = StateSynRecv
+		case dir == s.synDir && s.cfg.AsyncOneside && flags&(decode.TCPSyn|decode.TCPRst) == 0 &&
+			flags&decode.TCPAck != 0 && p.TCPSeq == me.nextSeq:
+			// Only the client's side crosses this sensor: its ACK after the
+			// SYN completes the handshake we cannot see.
+			peer.start(p.TCPAck)
+			s.async = true
+			s.setEstablished()
+			s.fin(me, p, dir)
 		}
 	case StateSynRecv:
 		switch {
 		case dir != s.synDir && flags&decode.TCPSyn != 0 && flags&decode.TCPAck != 0:
 			me.start(p.TCPSeq + 1) // SYN/ACK resent
-		case dir == s.synDir && flags&decode.TCPSyn == 0 && flags&decode.TCPAck != 0 &&
+		case (dir == s.synDir) != s.split && flags&decode.TCPSyn == 0 && flags&decode.TCPAck != 0 &&
 			p.TCPAck == peer.nextSeq:
+			// The last ACK of the handshake: the client's, or in a split
+			// handshake the server's.
+			s.setEstablished()
+			s.fin(me, p, dir)
+		case dir != s.synDir && s.cfg.AsyncOneside && flags&decode.TCPSyn == 0 && flags&decode.TCPAck != 0 &&
+			p.TCPSeq == me.nextSeq:
+			// Only the server's side of the connection crosses this
+			// sensor (asymmetric routing): its first segment after the
+			// SYN/ACK proves the handshake completed (Suricata's
+			// stream.async-oneside).
+			s.async = true
 			s.setEstablished()
 			s.fin(me, p, dir)
 		}
@@ -87,7 +117,9 @@ func (s *Session) trackNone(p *decode.Packet, dir Dir, flags uint8) {
 		peer.start(p.TCPAck)
 	default:
 		s.mid = true
-		s.synDir = dir
+		// The flow table decided who the client is (possibly not this
+		// packet's sender); the session follows it.
+		s.synDir = ToServer
 		s.setEstablished()
 		me.start(p.TCPSeq)
 		if flags&decode.TCPAck != 0 {

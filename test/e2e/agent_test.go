@@ -73,21 +73,6 @@ func hasAlert(as []eveAlert, sid int, vm, role string) bool {
 	return false
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test")
-		}
-		dir = parent
-	}
-}
-
 // TestAgentOnLab runs tapwatchd in process on a namespace lab discovered
 // through libvirt's test driver, drives real attacks, and checks each alert
 // names the VM that did it and the one it hit.
@@ -111,7 +96,7 @@ func TestAgentOnLab(t *testing.T) {
 	cfg := config.Default()
 	cfg.Host = "e2e-host"
 	cfg.Libvirt.URI = l.URI()
-	cfg.Rules.Files = []string{filepath.Join(repoRoot(t), "deploy/rules/tapwatch.rules")}
+	cfg.Rules.Files = []string{filepath.Join(testutil.RepoRoot(t), "deploy/rules/tapwatch.rules")}
 	cfg.Rules.AddressGroups = map[string]string{"HOME_NET": "[10.77.0.0/24]"}
 	cfg.Capture.BPFFS = filepath.Join(bpffs, "tapwatch")
 	cfg.Outputs.EVE.Path = filepath.Join(tmp, "eve.json")

@@ -71,11 +71,15 @@ up() {
 		log "libvirtd already running; using it"
 	else
 		no_default_autostart
+		[[ -d /run/libvirt ]] || touch "$STATE/run-libvirt-created"
+		# libvirtd creates a "machine" cgroup per controller; down removes the ones it made.
+		ls -d /sys/fs/cgroup/machine /sys/fs/cgroup/*/machine 2>/dev/null >"$STATE/cgroups-before" || true
 		if [[ ! -S /run/libvirt/virtlogd-sock ]] || ! pid_alive "$(cat /run/virtlogd.pid 2>/dev/null)"; then
 			virtlogd -d
 			cat /run/virtlogd.pid >"$STATE/virtlogd.pid"
 		fi
-		libvirtd -d
+		# Warnings and errors go to the test's state directory (libvirtd -d has no stderr).
+		LIBVIRT_LOG_OUTPUTS="3:file:$STATE/libvirtd.log" libvirtd -d
 		wait_uri qemu:///system 30 || { log "libvirtd does not answer on qemu:///system"; exit 1; }
 		cat /run/libvirtd.pid >"$STATE/libvirtd.pid"
 	fi
@@ -134,7 +138,7 @@ dst_up() {
 		mount --bind "$d/log" /var/log/libvirt
 		mount --bind "$d/etc" /etc/libvirt
 		virtlogd -d -p /run/libvirt/twq-virtlogd.pid
-		exec libvirtd -p /run/libvirt/twq-libvirtd.pid
+		LIBVIRT_LOG_OUTPUTS="3:stderr" exec libvirtd -p /run/libvirt/twq-libvirtd.pid
 	' sh "$d" >"$STATE/dst-libvirtd.log" 2>&1 &
 	echo $! >"$STATE/dst-libvirtd.pid"
 	local uri="qemu+unix:///system?socket=$d/run/libvirt-sock"
@@ -151,9 +155,9 @@ down() {
 	# Domains first: QEMU outlives libvirtd.
 	local dsturi="qemu+unix:///system?socket=$STATE/dst/run/libvirt-sock"
 	for uri in qemu:///system "$dsturi"; do
-		if virsh -q -c "$uri" uri >/dev/null 2>&1; then
-			virsh -q -c "$uri" destroy "$DOMAIN" >/dev/null 2>&1 || true
-			virsh -q -c "$uri" undefine "$DOMAIN" >/dev/null 2>&1 || true
+		if timeout 10 virsh -q -c "$uri" uri >/dev/null 2>&1; then
+			timeout 30 virsh -q -c "$uri" destroy "$DOMAIN" >/dev/null 2>&1 || true
+			timeout 30 virsh -q -c "$uri" undefine "$DOMAIN" >/dev/null 2>&1 || true
 		fi
 	done
 	# A QEMU left behind by a libvirtd that died: its pid file names it.
@@ -177,6 +181,22 @@ down() {
 			rm -f "$STATE/$f.pid"
 		fi
 	done
+	if [[ -f $STATE/cgroups-before ]] && ! timeout 10 virsh -q -c qemu:///system uri >/dev/null 2>&1; then
+		for d in /sys/fs/cgroup/machine /sys/fs/cgroup/*/machine; do
+			[[ -d $d ]] && ! grep -qxF "$d" "$STATE/cgroups-before" && rmdir "$d" 2>/dev/null || true
+		done
+		rm -f "$STATE/cgroups-before"
+	fi
+	rm -f /var/log/libvirt/qemu/"$DOMAIN".log*
+	# A domain definition left behind when libvirtd could not undefine it (it is not running now,
+	# unless it was not ours).
+	if [[ -f $STATE/defined ]] && ! timeout 10 virsh -q -c qemu:///system uri >/dev/null 2>&1; then
+		rm -f /etc/libvirt/qemu/"$DOMAIN".xml /etc/libvirt/qemu/autostart/"$DOMAIN".xml
+	fi
+	if [[ -f $STATE/run-libvirt-created ]] && ! timeout 10 virsh -q -c qemu:///system uri >/dev/null 2>&1; then
+		rm -rf /run/libvirt
+		rm -f "$STATE/run-libvirt-created"
+	fi
 	if [[ -f $STATE/listener.pid ]]; then
 		stop_pid "$(cat "$STATE/listener.pid")" listener
 		rm -f "$STATE/listener.pid"

@@ -336,9 +336,12 @@ func (w *Writer) WriteAlert(a *detect.Alert, extra ...Field) error {
 	}
 	b = append(b, `,"pkt_src":`...)
 	if p != nil {
-		b = appendString(b, "wire/pcap")
+		b = appendString(b, p.Src.String())
 	} else {
-		b = appendString(b, "stream (flow timeout)")
+		b = appendString(b, decode.PktSrcFlowTimeout.String())
+	}
+	if p != nil && p.TunnelDepth > 0 {
+		b = appendTunnel(b, p)
 	}
 	if a.TxID >= 0 && a.AppProto != "" {
 		b = append(b, `,"tx_id":`...)
@@ -430,7 +433,7 @@ func (w *Writer) WriteAlert(a *detect.Alert, extra ...Field) error {
 		}
 		if w.opts.PayloadPrintable {
 			b = append(b, `,"payload_printable":`...)
-			b = appendPrintable(b, p.Payload)
+			b = appendPrintableGap(b, p.StreamGap, p.Payload)
 		}
 		b = append(b, `,"stream":`...)
 		if a.Stream {
@@ -467,6 +470,30 @@ func (w *Writer) WriteAlert(a *detect.Alert, extra ...Field) error {
 	b = append(b, '}')
 	w.buf = b
 	return w.flush()
+}
+
+// appendTunnel writes Suricata's "tunnel" object of a packet decoded from
+// inside a tunnel: the outermost packet's tuple and the nesting depth.
+func appendTunnel(b []byte, p *decode.Packet) []byte {
+	b = append(b, `,"tunnel":{"src_ip":`...)
+	b = appendAddr(b, p.TunnelSrcIP)
+	b = append(b, `,"src_port":`...)
+	b = strconv.AppendUint(b, uint64(p.TunnelSrcPort), 10)
+	b = append(b, `,"dest_ip":`...)
+	b = appendAddr(b, p.TunnelDstIP)
+	b = append(b, `,"dest_port":`...)
+	b = strconv.AppendUint(b, uint64(p.TunnelDstPort), 10)
+	b = append(b, `,"proto":`...)
+	b = appendString(b, ProtoName(p.TunnelProto))
+	b = append(b, `,"depth":`...)
+	b = strconv.AppendUint(b, uint64(p.TunnelDepth), 10)
+	if p.Num != 0 {
+		b = append(b, `,"pcap_cnt":`...)
+		b = strconv.AppendUint(b, p.Num, 10)
+	}
+	b = append(b, `,"pkt_src":`...)
+	b = appendString(b, decode.PktSrcWire.String())
+	return append(b, '}')
 }
 
 func appendMetadata(b []byte, m map[string][]string) []byte {

@@ -276,8 +276,17 @@ func appendBase64Pair(dst, a, b []byte) []byte {
 
 // appendPrintable writes data as Suricata's payload_printable does:
 // printable ASCII and CR/LF kept, everything else as '.'.
-func appendPrintable(b []byte, data []byte) []byte {
+func appendPrintable(b []byte, data []byte) []byte { return appendPrintableGap(b, 0, data) }
+
+// appendPrintableGap is appendPrintable for stream data that follows gap
+// bytes the capture missed, which Suricata marks "[N bytes missing]".
+func appendPrintableGap(b []byte, gap uint32, data []byte) []byte {
 	b = append(b, '"')
+	if gap > 0 {
+		b = append(b, '[')
+		b = strconv.AppendUint(b, uint64(gap), 10)
+		b = append(b, " bytes missing]"...)
+	}
 	for _, c := range data {
 		switch {
 		case c == '"' || c == '\\':

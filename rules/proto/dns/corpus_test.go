@@ -2,55 +2,20 @@ package dns
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/tapwatch/tapwatch/rules/decode"
+	"github.com/tapwatch/tapwatch/rules/keyword"
 	"github.com/tapwatch/tapwatch/test/testutil"
 )
-
-type svTest struct {
-	Name       string   `json:"name"`
-	RulesFiles []string `json:"rules_files"`
-	Pcaps      []struct {
-		Path    string `json:"path"`
-		Present bool   `json:"present"`
-	} `json:"pcaps"`
-}
 
 // dnsContent is a dns.query sticky buffer (either spelling) followed by its
 // first content and that content's modifiers.
 var dnsContent = regexp.MustCompile(`\b(?:dns\.query|dns_query)\s*;\s*content\s*:\s*"((?:[^"\\]|\\.)*)"\s*;((?:\s*(?:nocase|fast_pattern)\s*;)*)`)
-
-func decodeContent(s string) []byte {
-	var out []byte
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' && i+1 < len(s):
-			i++
-			out = append(out, s[i])
-		case c == '|':
-			end := strings.IndexByte(s[i+1:], '|')
-			if end < 0 {
-				return out
-			}
-			for _, h := range strings.Fields(s[i+1 : i+1+end]) {
-				if v, err := strconv.ParseUint(h, 16, 8); err == nil {
-					out = append(out, byte(v))
-				}
-			}
-			i += end + 1
-		default:
-			out = append(out, c)
-		}
-	}
-	return out
-}
 
 // captureNames parses every DNS message of a capture (UDP payloads that
 // probe as DNS or use port 53, and TCP port-53 streams) and returns the
@@ -97,17 +62,9 @@ func captureNames(t *testing.T, path string) (names [][]byte, msgs, errs int) {
 // suricata-verify tests' alert rules is found in our query names for the
 // test's capture.
 func TestSuricataVerifyDNSQuery(t *testing.T) {
-	dir := testutil.CorpusPath(t, "suricata-verify")
-	raw, err := os.ReadFile(filepath.Join(dir, "INDEX.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var idx struct{ Tests []svTest }
-	if err := json.Unmarshal(raw, &idx); err != nil {
-		t.Fatal(err)
-	}
+	dir, svTests := testutil.SVIndex(t)
 	var total, found, tests int
-	for _, tc := range idx.Tests {
+	for _, tc := range svTests {
 		if len(tc.Pcaps) == 0 || !tc.Pcaps[0].Present {
 			continue
 		}
@@ -126,7 +83,12 @@ func TestSuricataVerifyDNSQuery(t *testing.T) {
 					continue
 				}
 				for _, m := range dnsContent.FindAllStringSubmatch(line, -1) {
-					pats = append(pats, pat{decodeContent(m[1]), strings.Contains(m[2], "nocase")})
+					content, err := keyword.ParseContent(m[1])
+					if err != nil {
+						t.Errorf("%s: %s: %v", tc.Name, rf, err)
+						continue
+					}
+					pats = append(pats, pat{content, strings.Contains(m[2], "nocase")})
 				}
 			}
 		}

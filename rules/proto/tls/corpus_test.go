@@ -2,7 +2,6 @@ package tls
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,35 +12,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tapwatch/tapwatch/rules/decode"
+	"github.com/tapwatch/tapwatch/rules/keyword"
 	"github.com/tapwatch/tapwatch/test/testutil"
 )
-
-// svTest is the part of a suricata-verify INDEX.json entry the tests use.
-type svTest struct {
-	Name       string   `json:"name"`
-	Keywords   []string `json:"keywords"`
-	Protos     []string `json:"header_protos"`
-	RulesFiles []string `json:"rules_files"`
-	Pcaps      []struct {
-		Path    string `json:"path"`
-		Present bool   `json:"present"`
-	} `json:"pcaps"`
-}
-
-func svIndex(t *testing.T) (string, []svTest) {
-	dir := testutil.CorpusPath(t, "suricata-verify")
-	raw, err := os.ReadFile(filepath.Join(dir, "INDEX.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var idx struct {
-		Tests []svTest `json:"tests"`
-	}
-	if err := json.Unmarshal(raw, &idx); err != nil {
-		t.Fatal(err)
-	}
-	return dir, idx.Tests
-}
 
 // pattern is one buffer/content pair a rule looks for.
 type pattern struct {
@@ -60,32 +33,8 @@ var (
 	legacyValue = regexp.MustCompile(`\b(tls\.fingerprint|tls\.subject|tls\.issuerdn)\s*:\s*"((?:[^"\\]|\\.)*)"`)
 )
 
-// decodeContent turns a rule content string into bytes (|hex| and \escapes).
-func decodeContent(s string) []byte {
-	var out []byte
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' && i+1 < len(s):
-			i++
-			out = append(out, s[i])
-		case c == '|':
-			end := strings.IndexByte(s[i+1:], '|')
-			if end < 0 {
-				return out
-			}
-			for _, h := range strings.Fields(s[i+1 : i+1+end]) {
-				if v, err := strconv.ParseUint(h, 16, 8); err == nil {
-					out = append(out, byte(v))
-				}
-			}
-			i += end + 1
-		default:
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
+// rulePatterns returns the sticky-buffer contents and legacy TLS values of
+// the rules in a rules file.
 func rulePatterns(t *testing.T, path string) []pattern {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -104,15 +53,24 @@ func rulePatterns(t *testing.T, path string) []pattern {
 			sid, _ = strconv.Atoi(m[1])
 		}
 		for _, m := range stickyContent.FindAllStringSubmatch(line, -1) {
-			out = append(out, pattern{sid, m[1], decodeContent(m[2]), strings.Contains(m[3], "nocase"), alert})
+			out = append(out, pattern{sid, m[1], parseContent(t, path, m[2]), strings.Contains(m[3], "nocase"), alert})
 		}
 		for _, m := range legacyValue.FindAllStringSubmatch(line, -1) {
 			buf := map[string]string{"tls.fingerprint": "tls.cert_fingerprint", "tls.subject": "tls.cert_subject", "tls.issuerdn": "tls.cert_issuer"}[m[1]]
 			// Suricata lower-cases legacy fingerprint values.
-			out = append(out, pattern{sid, buf, decodeContent(m[2]), m[1] == "tls.fingerprint", alert})
+			out = append(out, pattern{sid, buf, parseContent(t, path, m[2]), m[1] == "tls.fingerprint", alert})
 		}
 	}
 	return out
+}
+
+// parseContent decodes a rule's content as the rule parser does.
+func parseContent(t *testing.T, path, q string) []byte {
+	b, err := keyword.ParseContent(q)
+	if err != nil {
+		t.Errorf("%s: %v", path, err)
+	}
+	return b
 }
 
 // negativeSids returns the sids a test expects never to alert.
@@ -181,7 +139,7 @@ func parseFlows(t *testing.T, path string) []*State {
 // look for is in our buffer (and that patterns a test expects never to
 // alert are not).
 func TestSuricataVerifyTLS(t *testing.T) {
-	dir, tests := svIndex(t)
+	dir, tests := testutil.SVIndex(t)
 	var total, found int
 	for _, tc := range tests {
 		var pats []pattern
@@ -236,7 +194,7 @@ func TestSuricataVerifyTLS(t *testing.T) {
 // TestSuricataVerifyTLSEVE compares the EVE fields the suricata-verify tests
 // check with ours.
 func TestSuricataVerifyTLSEVE(t *testing.T) {
-	dir, _ := svIndex(t)
+	dir := testutil.CorpusPath(t, "suricata-verify")
 	cases := []struct {
 		pcap string
 		want map[string]string

@@ -92,21 +92,8 @@ func (s *State) clientHello(body []byte) {
 	}
 	var exts, groups, formats []byte
 	if len(r.b) > 0 {
-		er := reader{b: r.bytes(r.u16())}
-		if r.bad {
-			s.Anomalies |= AnomalyBadHandshake
-			return
-		}
-		if len(r.b) > 0 {
-			s.Anomalies |= AnomalyTrailingHandshake
-		}
-		for len(er.b) > 0 && !er.bad {
-			typ := er.u16()
-			data := er.bytes(er.u16())
-			if er.bad {
-				break
-			}
-			exts = append(exts, byte(typ>>8), byte(typ))
+		var ok bool
+		exts, ok = s.extensions(&r, func(typ uint16, data []byte) {
 			xr := reader{b: data}
 			switch typ {
 			case extServerName:
@@ -127,9 +114,11 @@ func (s *State) clientHello(body []byte) {
 			if xr.bad {
 				s.Anomalies |= AnomalyBadHandshake
 			}
+		})
+		if !r.bad && len(r.b) > 0 {
+			s.Anomalies |= AnomalyTrailingHandshake
 		}
-		if er.bad {
-			s.Anomalies |= AnomalyBadHandshake
+		if !ok {
 			return
 		}
 	}
@@ -149,11 +138,43 @@ func (s *State) clientHello(body []byte) {
 		}
 		ja3 = strconv.AppendUint(ja3, uint64(f), 10)
 	}
-	s.JA3String = string(ja3)
-	sum := md5.Sum(ja3)
-	s.JA3Hash = hex.EncodeToString(sum[:])
-	s.setBuf(bufJA3String, ja3)
-	s.setBuf(bufJA3Hash, []byte(s.JA3Hash))
+	s.JA3String, s.JA3Hash = s.fingerprint(ja3, bufJA3String, bufJA3Hash)
+}
+
+// extensions walks the extensions block at r (a 16-bit length, then type,
+// length and data for each extension), calling fn for each, and returns the
+// extension types in order, two bytes each, for JA3 and JA3S. A malformed
+// block sets AnomalyBadHandshake and returns ok false.
+func (s *State) extensions(r *reader, fn func(typ uint16, data []byte)) (exts []byte, ok bool) {
+	er := reader{b: r.bytes(r.u16())}
+	if r.bad {
+		s.Anomalies |= AnomalyBadHandshake
+		return nil, false
+	}
+	for len(er.b) > 0 && !er.bad {
+		typ := uint16(er.u16())
+		data := er.bytes(er.u16())
+		if er.bad {
+			break
+		}
+		exts = append(exts, byte(typ>>8), byte(typ))
+		fn(typ, data)
+	}
+	if er.bad {
+		s.Anomalies |= AnomalyBadHandshake
+		return nil, false
+	}
+	return exts, true
+}
+
+// fingerprint sets a JA3 or JA3S string and its MD5 as the buffers str and
+// hash, and returns them.
+func (s *State) fingerprint(b []byte, str, hash int) (string, string) {
+	sum := md5.Sum(b)
+	h := hex.EncodeToString(sum[:])
+	s.setBuf(str, b)
+	s.setBuf(hash, []byte(h))
+	return string(b), h
 }
 
 // sni reads the server_name extension: the first host_name entry.
@@ -193,25 +214,14 @@ func (s *State) serverHello(body []byte) {
 	s.ServerVersion = legacy
 	var exts []byte
 	if len(r.b) > 0 {
-		er := reader{b: r.bytes(r.u16())}
-		if r.bad {
-			s.Anomalies |= AnomalyBadHandshake
-			return
-		}
-		for len(er.b) > 0 && !er.bad {
-			typ := er.u16()
-			data := er.bytes(er.u16())
-			if er.bad {
-				break
-			}
-			exts = append(exts, byte(typ>>8), byte(typ))
+		var ok bool
+		exts, ok = s.extensions(&r, func(typ uint16, data []byte) {
 			if typ == extSupportedVersions && len(data) == 2 {
 				// TLS 1.3 negotiates here; the legacy field says 1.2.
 				s.ServerVersion = uint16(data[0])<<8 | uint16(data[1])
 			}
-		}
-		if er.bad {
-			s.Anomalies |= AnomalyBadHandshake
+		})
+		if !ok {
 			return
 		}
 	}
@@ -222,9 +232,5 @@ func (s *State) serverHello(body []byte) {
 	ja3s = strconv.AppendUint(ja3s, uint64(s.CipherSuite), 10)
 	ja3s = append(ja3s, ',')
 	ja3s = appendList16(ja3s, exts)
-	s.JA3SString = string(ja3s)
-	sum := md5.Sum(ja3s)
-	s.JA3SHash = hex.EncodeToString(sum[:])
-	s.setBuf(bufJA3SString, ja3s)
-	s.setBuf(bufJA3SHash, []byte(s.JA3SHash))
+	s.JA3SString, s.JA3SHash = s.fingerprint(ja3s, bufJA3SString, bufJA3SHash)
 }

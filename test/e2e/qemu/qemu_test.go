@@ -244,53 +244,83 @@ func readPeer(t *testing.T, path string) []peerLine {
 	return out
 }
 
-// tcxPrograms counts the tapwatch programs (tw_*) attached with TCX to ifname in each direction.
-func tcxPrograms(ifname string) (ingress, egress int, err error) {
-	ifc, err := net.InterfaceByName(ifname)
-	if err != nil {
-		return 0, 0, err
-	}
-	count := func(at ebpf.AttachType) (int, error) {
-		res, err := link.QueryPrograms(link.QueryOptions{Target: ifc.Index, Attach: at})
-		if err != nil {
-			return 0, err
+// linkOwners names who holds each bpf link: the bpffs pins (walking /sys/fs/bpf) and the
+// processes with a link fd open (/proc/*/fdinfo "link_id:").
+func linkOwners() map[link.ID][]string {
+	own := map[link.ID][]string{}
+	filepath.WalkDir("/sys/fs/bpf", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
 		}
-		n := 0
-		for _, p := range res.Programs {
-			prog, err := ebpf.NewProgramFromID(p.ID)
-			if err != nil {
-				continue
+		if l, err := link.LoadPinnedLink(path, nil); err == nil {
+			if info, err := l.Info(); err == nil {
+				own[info.ID] = append(own[info.ID], "pin "+path)
 			}
-			info, err := prog.Info()
-			prog.Close()
-			if err == nil && strings.HasPrefix(info.Name, "tw_") {
-				n++
-			}
+			l.Close()
 		}
-		return n, nil
-	}
-	if ingress, err = count(ebpf.AttachTCXIngress); err != nil {
-		return
-	}
-	egress, err = count(ebpf.AttachTCXEgress)
-	return
-}
-
-// otherTapwatchds lists tapwatchd processes other than ours: they attach to every tap on a
-// bridge host-wide, so the kernel-side "attached once" check cannot tell theirs from ours.
-func otherTapwatchds(ours int) []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == ours {
+		return nil
+	})
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		if _, err := strconv.Atoi(p.Name()); err != nil {
 			continue
 		}
-		if comm, err := os.ReadFile("/proc/" + e.Name() + "/comm"); err == nil && strings.TrimSpace(string(comm)) == "tapwatchd" {
-			pids = append(pids, pid)
+		comm, _ := os.ReadFile("/proc/" + p.Name() + "/comm")
+		fds, _ := os.ReadDir("/proc/" + p.Name() + "/fdinfo")
+		for _, fd := range fds {
+			b, err := os.ReadFile("/proc/" + p.Name() + "/fdinfo/" + fd.Name())
+			if err != nil || !bytes.Contains(b, []byte("link_id:")) {
+				continue
+			}
+			for _, l := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(l, "link_id:"); ok {
+					if id, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32); err == nil {
+						own[link.ID(id)] = append(own[link.ID(id)], fmt.Sprintf("pid %s (%s) fd %s", p.Name(), strings.TrimSpace(string(comm)), fd.Name()))
+					}
+				}
+			}
 		}
 	}
-	return pids
+	return own
+}
+
+// tcxPrograms counts the tapwatch programs (tw_*) attached with TCX to ifname in one direction:
+// ours (a link pinned under our bpffs directory or held open by our tapwatchd) and foreign
+// (another tapwatch agent on this host, e.g. a concurrent test: an agent hooks every tap on every
+// bridge), with who holds the foreign ones.
+func tcxPrograms(ifname string, at ebpf.AttachType, bpffs string, pid int, owners map[link.ID][]string) (mine int, foreign []string, err error) {
+	ifc, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return 0, nil, err
+	}
+	res, err := link.QueryPrograms(link.QueryOptions{Target: ifc.Index, Attach: at})
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, p := range res.Programs {
+		prog, err := ebpf.NewProgramFromID(p.ID)
+		if err != nil {
+			continue
+		}
+		info, err := prog.Info()
+		prog.Close()
+		if err != nil || !strings.HasPrefix(info.Name, "tw_") {
+			continue
+		}
+		id, _ := p.LinkID()
+		ours := false
+		for _, o := range owners[id] {
+			if strings.HasPrefix(o, "pin "+bpffs+"/") || strings.HasPrefix(o, fmt.Sprintf("pid %d ", pid)) {
+				ours = true
+			}
+		}
+		if ours {
+			mine++
+		} else {
+			foreign = append(foreign, fmt.Sprintf("link %d %v", id, owners[id]))
+		}
+	}
+	return mine, foreign, nil
 }
 
 func domainXML(kernel, initrd, consoleLog string) string {
@@ -381,10 +411,9 @@ func TestQEMU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keep := os.Getenv("TWQ_KEEP") != ""
 	t.Cleanup(func() {
-		if keep || t.Failed() {
-			t.Logf("state left in %s (logs: tapwatchd.log, peer.log, console/)", state)
+		if os.Getenv("TWQ_KEEP") != "" {
+			t.Logf("TWQ_KEEP: state left in %s (tapwatchd.log, eve.json, peer.log, console/, libvirtd logs)", state)
 			return
 		}
 		os.RemoveAll(state)
@@ -498,6 +527,11 @@ control:
 			if b, err := os.ReadFile(logPath); err == nil {
 				t.Logf("tapwatchd log (last 6000 bytes):\n%s", tail(string(b), 6000))
 			}
+			for _, f := range []string{"libvirtd.log", "dst-libvirtd.log"} {
+				if b, err := os.ReadFile(filepath.Join(state, f)); err == nil {
+					t.Logf("%s (last 3000 bytes):\n%s", f, tail(string(b), 3000))
+				}
+			}
 		}
 	})
 	cli := api.NewClient(sock)
@@ -533,9 +567,13 @@ control:
 	if err := os.WriteFile(xmlPath, []byte(domainXML(kernel, initrd, filepath.Join(consoleDir, "src.log"))), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run(t, time.Minute, "virsh", "-q", "-c", "qemu:///system", "define", xmlPath)
+	// host.sh down removes the definition by hand if libvirtd cannot undefine it.
+	if err := os.WriteFile(filepath.Join(state, "defined"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, 2*time.Minute, "virsh", "-q", "-c", "qemu:///system", "define", xmlPath)
 	tStart := time.Now()
-	run(t, 2*time.Minute, "virsh", "-q", "-c", "qemu:///system", "start", domName)
+	noIPv6For(t, func() { run(t, 2*time.Minute, "virsh", "-q", "-c", "qemu:///system", "start", domName) })
 	startCmd := time.Since(tStart)
 	var first *eveAlert
 	if !waitFor(150*time.Second, func() bool {
@@ -572,6 +610,9 @@ control:
 			first.vmNames(), first.VM, first.InIface, domName, domUUID, guestMAC, bridge, srcTap)
 	}
 	logCLI(t, binDir, sock, "vms")
+	if out, _ := runErr(5*time.Second, "ip", "-6", "addr", "show", "dev", srcTap); strings.Contains(out, "inet6") {
+		t.Errorf("%s has an IPv6 address: %s", srcTap, out)
+	}
 
 	// Let it run a little on the source.
 	waitFor(30*time.Second, func() bool { return countOn(eve.snapshot(), srcTap) >= 6 })
@@ -587,28 +628,45 @@ control:
 	if err := os.WriteFile(dstXMLPath, []byte(dstXML), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	beforeMig := len(eve.snapshot())
 	tMig := time.Now()
-	run(t, 3*time.Minute, "virsh", "-q", "-c", "qemu:///system", "migrate", "--live", domName, dstURI,
-		"--migrateuri", fmt.Sprintf("tcp://127.0.0.1:%d", migPort), "--listen-address", "127.0.0.1", "--xml", dstXMLPath)
+	noIPv6For(t, func() {
+		run(t, 3*time.Minute, "virsh", "-q", "-c", "qemu:///system", "migrate", "--live", domName, dstURI,
+			"--migrateuri", fmt.Sprintf("tcp://127.0.0.1:%d", migPort), "--listen-address", "127.0.0.1", "--xml", dstXMLPath)
+	})
 	migDur := time.Since(tMig)
-	if _, err := os.Stat("/sys/class/net/" + srcTap); err == nil {
-		waitFor(10*time.Second, func() bool { _, err := os.Stat("/sys/class/net/" + srcTap); return err != nil })
-	}
+	tMigDone := time.Now()
 	if out, _ := runErr(30*time.Second, "virsh", "-q", "-c", dstURI, "domstate", domName); !strings.Contains(out, "running") {
 		t.Fatalf("after migration the domain on %s is %q, want running", dstURI, strings.TrimSpace(out))
 	}
-	if !waitFor(60*time.Second, func() bool { return countOn(eve.snapshot(), dstTap) >= 6 }) {
-		t.Errorf("fewer than 6 marker alerts from %s within 60s after migration (%d in all, %d before migration)",
-			dstTap, len(eve.snapshot()), beforeMig)
-	}
-	t.Logf("MEASURE virsh migrate --live: %.2fs", migDur.Seconds())
-	var firstDst *eveAlert
-	for _, a := range eve.snapshot() {
-		if a.InIface == dstTap {
-			firstDst = a
-			break
+	srcState, _ := runErr(30*time.Second, "virsh", "-q", "-c", "qemu:///system", "domstate", domName, "--reason")
+	t.Logf("MEASURE virsh migrate --live: %.2fs; source libvirtd now says %s", migDur.Seconds(), strings.TrimSpace(srcState))
+	// Traffic must keep being detected once the source QEMU is gone and the source libvirtd has
+	// reported the migration (STOPPED_MIGRATED): 12 more ticks (6 s) of datagrams at the peer.
+	peerAfter := func() int {
+		n := 0
+		for _, p := range readPeer(t, filepath.Join(state, "peer.log")) {
+			if p.flow == "seq" && p.at.After(tMigDone) {
+				n++
+			}
 		}
+		return n
+	}
+	if !waitFor(60*time.Second, func() bool { return peerAfter() >= 12 }) {
+		t.Errorf("the guest's datagrams stopped after migration: %d at the peer since virsh migrate returned", peerAfter())
+	}
+	time.Sleep(time.Second) // let the agent catch up with the last datagram
+	var firstDst *eveAlert
+	after := 0
+	for _, a := range eve.snapshot() {
+		if a.InIface == dstTap && firstDst == nil {
+			firstDst = a
+		}
+		if a.InIface == dstTap && a.seen.After(tMigDone) {
+			after++
+		}
+	}
+	if firstDst == nil || after < 12 {
+		t.Errorf("%d marker alerts from %s after virsh migrate returned, want >= 12 (one per datagram)", after, dstTap)
 	}
 	if firstDst != nil {
 		t.Logf("MEASURE migrate start -> first alert from %s: %.2fs; its VM context: %s", dstTap, firstDst.seen.Sub(tMig).Seconds(), firstDst.vmNames())
@@ -624,14 +682,37 @@ control:
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkHooks(t, st, logPath, daemon.Process.Pid)
+	checkHooks(t, st, logPath, bpffs, daemon.Process.Pid)
 
 	// 7. Stop the guest, let the agent drain, then account for every datagram.
 	run(t, time.Minute, "virsh", "-q", "-c", dstURI, "destroy", domName)
 	time.Sleep(3 * time.Second)
-	account(t, eve.snapshot(), readPeer(t, filepath.Join(state, "peer.log")), tMig)
+	account(t, eve.snapshot(), readPeer(t, filepath.Join(state, "peer.log")), tMigDone)
 
 	t.Logf("MEASURE TestQEMU body: %.1fs", time.Since(testStart).Seconds())
+}
+
+// noIPv6For runs fn with net.ipv6.conf.default.disable_ipv6=1 in the root namespace, so the taps
+// libvirt creates meanwhile (twq0, twq1) get no IPv6 link-local address and the host sends no
+// router solicitation or DAD on them. New network namespaces are not affected
+// (net.core.devconf_inherit_init_net=0 resets IPv6 settings in new namespaces).
+func noIPv6For(t *testing.T, fn func()) {
+	t.Helper()
+	const knob = "/proc/sys/net/ipv6/conf/default/disable_ipv6"
+	old, err := os.ReadFile(knob)
+	if err != nil {
+		fn() // no IPv6 at all
+		return
+	}
+	if err := os.WriteFile(knob, []byte("1"), 0o644); err != nil {
+		t.Fatalf("disable IPv6 for new interfaces: %v", err)
+	}
+	defer func() {
+		if err := os.WriteFile(knob, old, 0o644); err != nil {
+			t.Errorf("restore %s to %s: %v", knob, strings.TrimSpace(string(old)), err)
+		}
+	}()
+	fn()
 }
 
 func hasHook(st api.Status, ifname, hook string) bool {
@@ -665,7 +746,7 @@ func logCLI(t *testing.T, binDir, sock string, args ...string) {
 
 // checkHooks asserts that every interface of the test is hooked once per direction: once in the
 // agent's status, once in its log ("hook attached"), and once in the kernel (TCX).
-func checkHooks(t *testing.T, st api.Status, logPath string, pid int) {
+func checkHooks(t *testing.T, st api.Status, logPath, bpffs string, pid int) {
 	t.Helper()
 	seen := map[string]int{}
 	for _, h := range st.Hooks {
@@ -713,32 +794,25 @@ func checkHooks(t *testing.T, st api.Status, logPath string, pid int) {
 			t.Errorf("%s: tap hooks attached %d/%d times (ingress/egress), want 1/1", ifn, attached[ifn+"/tap-ingress"], attached[ifn+"/tap-egress"])
 		}
 	}
-	others := otherTapwatchds(pid)
+	owners := linkOwners()
 	for _, ifn := range []string{dstTap, uplink} {
-		in, eg, err := tcxPrograms(ifn)
-		if err != nil {
-			t.Errorf("query TCX programs on %s: %v", ifn, err)
-			continue
-		}
-		t.Logf("kernel: %s has %d tapwatch TCX program(s) on ingress, %d on egress", ifn, in, eg)
-		if len(others) > 0 {
-			if in < 1 || eg < 1 || in > 1+len(others) || eg > 1+len(others) {
-				t.Errorf("%s: %d/%d tapwatch TCX programs with %d other tapwatchd(s) %v running", ifn, in, eg, len(others), others)
+		for _, at := range []ebpf.AttachType{ebpf.AttachTCXIngress, ebpf.AttachTCXEgress} {
+			mine, foreign, err := tcxPrograms(ifn, at, bpffs, pid, owners)
+			if err != nil {
+				t.Errorf("query TCX programs on %s: %v", ifn, err)
+				continue
 			}
-			continue
+			t.Logf("kernel: %s %s: %d tapwatch program(s) of our tapwatchd; other agents' %v", ifn, at, mine, foreign)
+			if mine != 1 {
+				t.Errorf("%s %s: %d tapwatch TCX programs attached by our tapwatchd, want exactly 1", ifn, at, mine)
+			}
 		}
-		if in != 1 || eg != 1 {
-			t.Errorf("%s: %d tapwatch TCX program(s) on ingress and %d on egress, want exactly 1 each", ifn, in, eg)
-		}
-	}
-	if len(others) > 0 {
-		t.Logf("other tapwatchd processes %v are running: kernel-side count allows theirs", others)
 	}
 }
 
 // account compares what reached the peer with the marker alerts: every per-seq datagram the peer
 // got must have exactly one alert, and the fixed flow as many alerts as datagrams.
-func account(t *testing.T, alerts []*eveAlert, peer []peerLine, tMig time.Time) {
+func account(t *testing.T, alerts []*eveAlert, peer []peerLine, tMigDone time.Time) {
 	t.Helper()
 	perSeq := map[int]int{} // seq -> alerts
 	var fixedAlerts, strangers, unattributedAfter, attributedAfter int
@@ -752,8 +826,8 @@ func account(t *testing.T, alerts []*eveAlert, peer []peerLine, tMig time.Time) 
 		default:
 			strangers++
 		}
-		if a.InIface == dstTap {
-			if a.namesVM(domName, "") {
+		if a.InIface == dstTap && a.seen.After(tMigDone.Add(2*time.Second)) {
+			if a.namesVM(domName, dstTap) {
 				attributedAfter++
 			} else {
 				unattributedAfter++
@@ -801,7 +875,7 @@ func account(t *testing.T, alerts []*eveAlert, peer []peerLine, tMig time.Time) 
 	t.Logf("MEASURE accounting: peer received %d per-seq + %d fixed-flow datagrams; EVE has %d marker alerts (%d per-seq distinct, %d fixed-flow, %d other ports); lost %d, duplicated %d, alerts without a datagram %d",
 		seqPeer, fixedPeer, len(alerts), len(perSeq), fixedAlerts, strangers, len(lost), len(dup), len(phantom))
 	t.Logf("MEASURE largest gap between datagrams at the peer (guest pause during migration): %.2fs before seq %d", maxGap.Seconds(), gapAt)
-	t.Logf("after migration: %d alerts from %s naming %s, %d without it", attributedAfter, dstTap, domName, unattributedAfter)
+	t.Logf("settled after migration (>2 s after virsh migrate returned): %d alerts from %s naming %s on %s, %d without it", attributedAfter, dstTap, domName, dstTap, unattributedAfter)
 	if seqPeer < 10 {
 		t.Errorf("peer received only %d per-seq datagrams", seqPeer)
 	}
@@ -809,22 +883,38 @@ func account(t *testing.T, alerts []*eveAlert, peer []peerLine, tMig time.Time) 
 		t.Errorf("%d datagrams reached the peer without an alert: seqs %v", len(lost), clip(lost))
 	}
 	if len(dup) > 0 {
-		t.Errorf("%d datagrams raised more than one alert (inspected twice?): seqs %v", len(dup), clip(dup))
+		gap(t, "%d datagrams raised more than one alert (inspected twice?): seqs %v", len(dup), clip(dup))
 	}
 	if len(phantom) > 0 {
 		t.Errorf("%d alerts for datagrams the peer never received: seqs %v", len(phantom), clip(phantom))
 	}
 	if fixedAlerts != fixedPeer {
-		t.Errorf("fixed flow: %d datagrams at the peer, %d alerts", fixedPeer, fixedAlerts)
+		gap(t, "fixed flow: %d datagrams at the peer, %d alerts", fixedPeer, fixedAlerts)
 	}
 	if strangers > 0 {
 		t.Errorf("%d marker alerts from unexpected source ports", strangers)
 	}
 	// Attribution after migration needs the agent to follow the destination libvirtd too (one
-	// host, two daemons); with one URI it is reported, not asserted, unless asked for.
-	if unattributedAfter > 0 && os.Getenv("TWQ_REQUIRE_DST_ATTRIBUTION") != "" {
-		t.Errorf("%d alerts from %s after migration do not name %s", unattributedAfter, dstTap, domName)
+	// host, two daemons, tapwatchd follows one URI).
+	if unattributedAfter > 0 {
+		gap(t, "%d alerts from %s after migration do not name %s on %s", unattributedAfter, dstTap, domName, dstTap)
 	}
+}
+
+// gap reports a failure of a design property the agent is known not to meet yet: an error by
+// default, a log line when TWQ_ALLOW_KNOWN_GAPS=1. Known so far:
+//   - after a live migration the guest's frames are inspected twice (its new tap's ingress and
+//     the uplink's egress): the VM's MAC leaves the kernel's monitored_macs map when the tap
+//     libvirt named (twq0) disappears, and the new tap (twq1) is attached unattributed;
+//   - alerts from the new tap are not attributed to the VM, because tapwatchd follows one
+//     libvirt URI and the destination is a second libvirtd.
+func gap(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("TWQ_ALLOW_KNOWN_GAPS") == "1" {
+		t.Logf("KNOWN GAP (TWQ_ALLOW_KNOWN_GAPS=1): "+format, args...)
+		return
+	}
+	t.Errorf("agent gap (TWQ_ALLOW_KNOWN_GAPS=1 logs it instead): "+format, args...)
 }
 
 func clip(s []int) []int {
