@@ -17,7 +17,7 @@ type backend struct{ d *Daemon }
 func (b backend) VMs(ctx context.Context) ([]api.VM, error) {
 	d := b.d
 	var out []api.VM
-	for _, vm := range d.inv.VMs() {
+	for _, vm := range d.inv.merged() {
 		v := api.VM{Name: vm.Name, UUID: vm.UUID, State: string(vm.State)}
 		if c, ok := d.alertsByVM.Load(vm.Name); ok {
 			v.Alerts = c.(*atomic.Uint64).Load()
@@ -77,8 +77,15 @@ func (b backend) Hook(ctx context.Context, ev api.HookEvent) (api.HookReply, err
 			return api.HookReply{Allow: true, Message: fmt.Sprintf("domain XML unreadable: %v", err)}, nil
 		}
 		vm.State = inventory.StateRunning
-		d.inv.Put(vm)
+		d.inv.get(hookSource).Put(vm)
 		d.rec.poke()
+	case "stopped", "release":
+		// What the hook said is running no longer is; libvirt's own view stays.
+		if vm, err := inventory.ParseDomainXML(ev.XML); err == nil {
+			vm.State = inventory.StateShutoff
+			d.inv.get(hookSource).Put(vm)
+			d.rec.poke()
+		}
 	}
 	return api.HookReply{Allow: true}, nil
 }

@@ -46,7 +46,7 @@ type Daemon struct {
 	pipe   *pipeline.Pipeline
 	eveOut *eve.Writer
 	eveF   *eve.RotatingFile
-	inv    *inventory.Index
+	inv    *inventories
 	vms    *vmctx.Index
 	hub    *hub
 	rec    *reconciler
@@ -66,7 +66,7 @@ type Daemon struct {
 // attached until Run.
 func New(cfg config.Config, opts Options, log *slog.Logger) (*Daemon, error) {
 	d := &Daemon{cfg: cfg, opts: opts, log: log, started: time.Now(), hub: newHub(),
-		inv: inventory.NewIndex(), vms: vmctx.New(cfg.Host), findingsLast: map[string]time.Time{}}
+		inv: newInventories(), vms: vmctx.New(cfg.Host), findingsLast: map[string]time.Time{}}
 	st := "connecting"
 	d.libvirtState.Store(&st)
 
@@ -177,17 +177,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watch links: %w", err)
 	}
-	invCh := make(chan inventory.Update, 64)
-	src, err := inventory.NewSource(inventory.SourceConfig{URI: d.cfg.Libvirt.URI,
-		ReconnectMin: d.cfg.Libvirt.RetryInterval, Logger: d.log})
-	if err != nil {
-		return err
-	}
-	go func() {
-		if err := src.Run(ctx, invCh); err != nil && !errors.Is(err, context.Canceled) {
-			d.log.Error("libvirt inventory stopped", "error", err)
+	invCh := make(chan sourced, 64)
+	for _, uri := range append([]string{d.cfg.Libvirt.URI}, d.cfg.Libvirt.ExtraURIs...) {
+		if err := d.follow(ctx, uri, invCh); err != nil {
+			return err
 		}
-	}()
+	}
 
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -210,6 +205,41 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.att.Close()
 	d.objs.Close()
 	return d.eveF.Close()
+}
+
+// sourced is an inventory update and the libvirt URI it came from.
+type sourced struct {
+	uri string
+	u   inventory.Update
+}
+
+// follow starts a libvirt source for uri feeding out.
+func (d *Daemon) follow(ctx context.Context, uri string, out chan<- sourced) error {
+	src, err := inventory.NewSource(inventory.SourceConfig{URI: uri, ReconnectMin: d.cfg.Libvirt.RetryInterval, Logger: d.log})
+	if err != nil {
+		return err
+	}
+	ch := make(chan inventory.Update, 16)
+	go func() {
+		if err := src.Run(ctx, ch); err != nil && !errors.Is(err, context.Canceled) {
+			d.log.Error("libvirt inventory stopped", "uri", uri, "error", err)
+		}
+	}()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case u := <-ch:
+				select {
+				case out <- sourced{uri, u}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return nil
 }
 
 // readLoop moves records from the ring buffer into the pipeline.

@@ -69,7 +69,7 @@ func (r *reconciler) poke() {
 	}
 }
 
-func (r *reconciler) run(ctx context.Context, inv <-chan inventory.Update, links <-chan vswitch.Event) {
+func (r *reconciler) run(ctx context.Context, inv <-chan sourced, links <-chan vswitch.Event) {
 	tick := time.NewTicker(30 * time.Second) // a safety net: nothing depends on it
 	defer tick.Stop()
 	for {
@@ -100,7 +100,7 @@ func (r *reconciler) run(ctx context.Context, inv <-chan inventory.Update, links
 	}
 }
 
-func drain(inv <-chan inventory.Update, links <-chan vswitch.Event, r *reconciler) {
+func drain(inv <-chan sourced, links <-chan vswitch.Event, r *reconciler) {
 	for {
 		select {
 		case u := <-inv:
@@ -118,9 +118,9 @@ func drain(inv <-chan inventory.Update, links <-chan vswitch.Event, r *reconcile
 	}
 }
 
-func (r *reconciler) inventoryUpdate(u inventory.Update) {
+func (r *reconciler) inventoryUpdate(su sourced) {
 	d := r.d
-	switch u := u.(type) {
+	switch u := su.u.(type) {
 	case *inventory.ConnState:
 		s := "connected"
 		if !u.Connected {
@@ -141,7 +141,7 @@ func (r *reconciler) inventoryUpdate(u inventory.Update) {
 	case *inventory.Event:
 		d.log.Info("vm event", "vm", u.VM.Name, "event", u.Kind, "detail", u.Detail)
 	}
-	d.inv.Apply(u)
+	d.inv.get(su.uri).Apply(su.u)
 }
 
 // reconcile computes the desired hooks from the inventory and the links that
@@ -162,7 +162,7 @@ func (r *reconciler) reconcile() {
 	var nics []vmctx.NIC
 	vmBridges := map[int]bool{}
 	tapOwner := map[string]bool{}
-	for _, vm := range d.inv.VMs() {
+	for _, vm := range d.inv.all() {
 		if !vm.State.Active() {
 			continue
 		}

@@ -31,6 +31,9 @@ type Config struct {
 // Libvirt says where the VM inventory comes from.
 type Libvirt struct {
 	URI string `yaml:"uri"`
+	// ExtraURIs are further libvirt connections to follow (another daemon on
+	// this host, a session daemon); their VMs' taps are hooked the same way.
+	ExtraURIs []string `yaml:"extra-uris"`
 	// RetryInterval is how long to wait between connection attempts while libvirtd is down.
 	RetryInterval time.Duration `yaml:"retry-interval"`
 }
