@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/tapwatch/tapwatch/agent/api"
 	"github.com/tapwatch/tapwatch/agent/inventory"
@@ -49,6 +50,10 @@ type reconciler struct {
 	appeared    map[string]time.Time
 	lastLatency atomic.Int64
 	maxLatency  atomic.Int64
+
+	// unattributed is set while a hooked tap has no known owner: the bridge
+	// learns its MACs only from traffic, so reconcile passes come faster.
+	unattributed bool
 }
 
 func newReconciler(d *Daemon) *reconciler {
@@ -70,8 +75,9 @@ func (r *reconciler) poke() {
 }
 
 func (r *reconciler) run(ctx context.Context, inv <-chan sourced, links <-chan vswitch.Event) {
-	tick := time.NewTicker(30 * time.Second) // a safety net: nothing depends on it
+	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	idle := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -93,7 +99,12 @@ func (r *reconciler) run(ctx context.Context, inv <-chan sourced, links <-chan v
 			}
 		case <-r.kick:
 		case <-tick.C:
+			// A safety net every 30 s; every second while a tap is unattributed.
+			if idle++; idle < 30 && !r.unattributed {
+				continue
+			}
 		}
+		idle = 0
 		// Bursts (a VM start brings several events) collapse into one pass.
 		drain(inv, links, r)
 		r.reconcile()
@@ -148,14 +159,24 @@ func (r *reconciler) inventoryUpdate(su sourced) {
 // exist, and applies the difference. It is idempotent.
 func (r *reconciler) reconcile() {
 	d := r.d
+	r.unattributed = false
 	links, err := netlink.LinkList()
 	if err != nil {
 		d.log.Error("list links", "error", err)
 		return
 	}
 	byName := map[string]netlink.Link{}
+	allowed := map[int]bool{} // bridge ifindexes we may watch (nil map entry: all)
 	for _, l := range links {
 		byName[l.Attrs().Name] = l
+	}
+	for _, b := range d.cfg.Capture.Bridges {
+		if l, ok := byName[b]; ok {
+			allowed[l.Attrs().Index] = true
+		}
+	}
+	onAllowed := func(a *netlink.LinkAttrs) bool {
+		return len(d.cfg.Capture.Bridges) == 0 || allowed[a.MasterIndex]
 	}
 	want := map[hookKey]ifaceInfo{}
 	macs := map[string]int{}
@@ -176,6 +197,9 @@ func (r *reconciler) reconcile() {
 				continue
 			}
 			a := l.Attrs()
+			if !onAllowed(a) {
+				continue
+			}
 			if m, ok := linkName(links, a.MasterIndex); ok {
 				bridge = m
 				vmBridges[a.MasterIndex] = true
@@ -194,18 +218,27 @@ func (r *reconciler) reconcile() {
 	// attributed once the inventory catches up: nothing runs unmonitored.
 	for _, l := range links {
 		a := l.Attrs()
-		if vswitch.Classify(l) == vswitch.KindTap && a.MasterIndex > 0 && !tapOwner[a.Name] {
+		if vswitch.Classify(l) == vswitch.KindTap && a.MasterIndex > 0 && !tapOwner[a.Name] && onAllowed(a) {
 			info := ifaceInfo{name: a.Name, role: "tap", zone: uint32(a.MasterIndex)}
 			want[hookKey{a.Index, bpfprog.HookTapIngress}] = info
 			want[hookKey{a.Index, bpfprog.HookTapEgress}] = info
 			vmBridges[a.MasterIndex] = true
 			tapOwner[a.Name] = true
+			// Whoever sends through an unattributed tap is inspected there;
+			// monitoring the MACs the bridge learned on it keeps the uplink
+			// from inspecting the same frames again.
+			for _, mac := range learnedMACs(a.Index) {
+				if _, known := macs[mac]; !known {
+					macs[mac] = a.Index
+				}
+			}
+			r.unattributed = true
 		}
 	}
 	// Every other port of a bridge that carries VMs is an uplink.
 	for _, l := range links {
 		a := l.Attrs()
-		if vmBridges[a.MasterIndex] && !tapOwner[a.Name] {
+		if vmBridges[a.MasterIndex] && !tapOwner[a.Name] && onAllowed(a) {
 			info := ifaceInfo{name: a.Name, role: "uplink", zone: uint32(a.MasterIndex)}
 			want[hookKey{a.Index, bpfprog.HookUplinkIngress}] = info
 			want[hookKey{a.Index, bpfprog.HookUplinkEgress}] = info
@@ -225,10 +258,33 @@ func (r *reconciler) reconcile() {
 	for k, info := range want {
 		table[uint32(k.ifindex)] = info
 	}
+	old := *r.ifaces.Load()
+	for ifx, info := range table {
+		if info.vm != "" && old[ifx].vm != info.vm {
+			d.log.Info("interface attributed", "interface", info.name, "vm", info.vm, "role", info.role)
+		}
+	}
 	r.ifaces.Store(&table)
 	r.applyZones(table)
 	r.applyMACs(macs)
 	r.applyHooks(want)
+}
+
+// learnedMACs lists the MACs the bridge learned behind a port (not its own).
+// Equivalent: `bridge fdb show brport IF dynamic`.
+func learnedMACs(ifindex int) []string {
+	neighs, err := netlink.NeighList(ifindex, unix.AF_BRIDGE)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, n := range neighs {
+		if n.State&netlink.NUD_PERMANENT != 0 || n.HardwareAddr == nil || n.HardwareAddr[0]&1 != 0 {
+			continue
+		}
+		out = append(out, n.HardwareAddr.String())
+	}
+	return out
 }
 
 func linkName(links []netlink.Link, ifindex int) (string, bool) {

@@ -54,7 +54,10 @@ type Capture struct {
 	BPFFS    string `yaml:"bpffs"`
 	// Interfaces are extra interfaces to attach besides the VMs' taps (uplinks are found from bridges).
 	Interfaces []string `yaml:"interfaces"`
-	IPS        bool     `yaml:"ips"`
+	// Bridges, when set, limits hooking to ports of these bridges; by
+	// default every bridge that carries a VM (or an unknown tap) is watched.
+	Bridges []string `yaml:"bridges"`
+	IPS     bool     `yaml:"ips"`
 }
 
 // Outputs configures where events go.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -401,7 +402,7 @@ func TestOptionsValidated(t *testing.T) {
 // tshark, when installed, must read an export without complaint and see
 // the flow IDs.
 func TestExportReadableByTshark(t *testing.T) {
-	tshark, err := lookPath("tshark")
+	tshark, err := exec.LookPath("tshark")
 	if err != nil {
 		t.Skip("tshark not installed")
 	}
@@ -416,7 +417,8 @@ func TestExportReadableByTshark(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	out, err := runCmd(tshark, "-r", path, "-Y", `frame.comment contains "flow_id=41"`, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.interface_description")
+	b, err := exec.Command(tshark, "-r", path, "-Y", `frame.comment contains "flow_id=41"`, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.interface_description").Output()
+	out := string(b)
 	if err != nil {
 		t.Fatalf("tshark: %v\n%s", err, out)
 	}

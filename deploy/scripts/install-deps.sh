@@ -5,8 +5,10 @@ set -euo pipefail
 
 PKGS=(clang llvm libbpf-dev pkg-config iproute2 curl ncat python3 libvirt-dev libvirt0 bpftool bc time)
 if [[ "${1:-}" == "--all" ]]; then
-	# The libvirtd/QEMU end-to-end tests need the daemon and an emulator as well.
-	PKGS+=(libvirt-daemon-system qemu-system-x86 busybox-static cpio)
+	# The libvirtd/QEMU end-to-end tests need the daemon and an emulator as well; the guest is
+	# Debian's cloud kernel with a busybox initramfs (test/vm/build-guest.sh: xz for compressed
+	# kernel modules).
+	PKGS+=(libvirt-daemon-system qemu-system-x86 busybox-static cpio xz-utils)
 fi
 
 missing=()

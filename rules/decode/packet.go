@@ -116,10 +116,10 @@ type Packet struct {
 	InnerType uint16 // EtherType of Inner: IPv4, IPv6, EtherTypePPP or EtherTypeTEB
 
 	// Set on packets that did not come off the wire as they are.
-	Src         PktSrc
+	Src PktSrc
 	// StreamGap is, on a pseudo packet carrying stream data, how many
 	// bytes the capture missed just before Payload.
-	StreamGap uint32
+	StreamGap   uint32
 	TunnelDepth uint8 // 0 on the wire, 1 for the first inner packet...
 	// The outermost packet of a tunnel packet (EVE's "tunnel" object).
 	TunnelSrcIP, TunnelDstIP     netip.Addr
@@ -137,6 +137,7 @@ const (
 	PktSrcIPv6Tunnel                // decoded from inside an IPv6 packet
 	PktSrcGRETunnel                 // decoded from inside GRE
 	PktSrcFlowTimeout               // pseudo packet: stream data inspected when its flow ended
+	PktSrcStreamFlush               // pseudo packet: stream data inspected when its connection closed
 )
 
 // String is Suricata's spelling of s in EVE's pkt_src.
@@ -150,6 +151,8 @@ func (s PktSrc) String() string {
 		return "gre tunnel"
 	case PktSrcFlowTimeout:
 		return "stream (flow timeout)"
+	case PktSrcStreamFlush:
+		return "stream (detect/log)"
 	}
 	return "wire/pcap"
 }

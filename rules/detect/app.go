@@ -3,10 +3,10 @@ package detect
 import (
 	"slices"
 
+	"github.com/tapwatch/tapwatch/rules/conf"
 	"github.com/tapwatch/tapwatch/rules/decode"
 	"github.com/tapwatch/tapwatch/rules/flow"
 	"github.com/tapwatch/tapwatch/rules/keyword"
-	"github.com/tapwatch/tapwatch/rules/conf"
 	"github.com/tapwatch/tapwatch/rules/proto/dns"
 	"github.com/tapwatch/tapwatch/rules/proto/http"
 	"github.com/tapwatch/tapwatch/rules/proto/tls"

@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"bytes"
+
 	"github.com/tapwatch/tapwatch/rules/decode"
 	"github.com/tapwatch/tapwatch/rules/flow"
 	"github.com/tapwatch/tapwatch/rules/keyword"
@@ -16,9 +18,12 @@ type appState struct {
 	failed bool
 	eof    bool   // both directions were closed for the parser
 	proto  string // detected protocol: "http", "tls", "dns" or ""
-	http   *http.Parser
-	tls    *tlsFlow
-	dns    *dnsFlow
+	// backlog is how many stream bytes, new ones included, detection
+	// looked at in a direction that the parser has yet to see.
+	backlog [2]int
+	http    *http.Parser
+	tls     *tlsFlow
+	dns     *dnsFlow
 	// inspected remembers each live transaction's progress when it was
 	// last inspected per direction, so unchanged ones are not rescanned.
 	inspected []txProgress
@@ -96,6 +101,9 @@ func (st *appState) forget(id int) {
 // gives up on a flow, as Suricata stops probing after a while.
 const maxProbes = 3
 
+// maxProbeBytes bounds how much of a stream's start detection rereads.
+const maxProbeBytes = 2048
+
 // The HTTP multi-buffers.
 var (
 	bufReqHeader, _  = keyword.BufferByName("http.request_header")
@@ -124,25 +132,19 @@ func (w *Worker) appFeed(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow
 		return VerdictPass
 	}
 	st := &fs.app
+	if st.proto == "" {
+		w.appDetect(f, fs, dir, data)
+	}
 	if st.failed {
 		return VerdictPass
 	}
-	if st.proto == "" {
-		if len(data) == 0 {
-			return VerdictPass
+	if n := st.backlog[dir&1]; n > 0 {
+		// Bytes probed before the protocol was known; Window is still
+		// the one detection saw, as the stream has not moved since.
+		st.backlog[dir&1] = 0
+		if win := f.TCP.Window(dir, n); len(win) == n && bytes.HasSuffix(win, data) {
+			data = win
 		}
-		st.proto = detectStream(f, dir, data)
-		if st.proto == "" {
-			st.probes[dir&1]++
-			if st.probes[dir&1] >= maxProbes {
-				st.failed = true
-				if f.AppProto == "" {
-					f.AppProto = "failed"
-				}
-			}
-			return VerdictPass
-		}
-		f.AppProto = st.proto
 	}
 	switch st.proto {
 	case "http":
@@ -159,6 +161,44 @@ func (w *Worker) appFeed(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow
 		}
 	}
 	return VerdictPass
+}
+
+// appDetect runs protocol detection on new stream bytes. Process calls it
+// before the packet's rules, as Suricata detects the protocol before
+// inspecting the packet, so `alert http ... content:...` rules see the
+// flow's protocol on the packet that revealed it.
+func (w *Worker) appDetect(f *flow.Flow, fs *flowState, dir flow.Dir, data []byte) {
+	if f == nil || fs == nil || len(data) == 0 {
+		return
+	}
+	st := &fs.app
+	if st.failed || st.proto != "" {
+		return
+	}
+	probe := data
+	if f.TCP != nil && f.TCP.Offset(dir) <= maxProbeBytes {
+		// Detect on the stream from its start: a first segment may be too
+		// short to decide ("GE", half a DNS frame).
+		if win := f.TCP.Window(dir, maxProbeBytes); len(win) > len(data) && bytes.HasSuffix(win, data) {
+			probe = win
+		}
+	}
+	st.proto = detectStream(f, dir, probe)
+	if st.proto != "" && len(probe) > len(data) {
+		// The parser must see those earlier bytes too (appFeed).
+		st.backlog[dir&1] = len(probe)
+	}
+	if st.proto == "" {
+		st.probes[dir&1]++
+		if st.probes[dir&1] >= maxProbes {
+			st.failed = true
+			if f.AppProto == "" {
+				f.AppProto = "failed"
+			}
+		}
+		return
+	}
+	f.AppProto = st.proto
 }
 
 // detectStream names the protocol data (the first bytes of dir's stream)

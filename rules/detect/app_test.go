@@ -107,7 +107,7 @@ func tlsClientHello(sni string) string {
 	entry := append(append([]byte{0}, u16(len(sni))...), sni...)
 	ext := append(append(u16(0), u16(len(entry)+2)...), append(u16(len(entry)), entry...)...)
 	body := append(u16(0x0303), make([]byte, 32)...)
-	body = append(body, 0)                   // session id
+	body = append(body, 0)                      // session id
 	body = append(body, 0, 2, 0x13, 0x01, 1, 0) // ciphers, compression
 	body = append(body, u16(len(ext))...)
 	body = append(body, ext...)
@@ -115,11 +115,21 @@ func tlsClientHello(sni string) string {
 	return string(append([]byte{22, 3, 1, byte(len(hs) >> 8), byte(len(hs))}, hs...))
 }
 
+// tlsServerHello is a ServerHello record choosing version v.
+func tlsServerHello(v int) string {
+	body := append([]byte{byte(v >> 8), byte(v)}, make([]byte, 32)...)
+	body = append(body, 0, 0x13, 0x01, 0) // session id, cipher, compression
+	hs := append([]byte{2, 0, byte(len(body) >> 8), byte(len(body))}, body...)
+	return string(append([]byte{22, 3, 3, byte(len(hs) >> 8), byte(len(hs))}, hs...))
+}
+
 func TestAppTLSSNIOffPort(t *testing.T) {
 	e := engine(t, Options{IPS: true}, `alert tls any any -> any any (msg:"sni"; tls.sni; content:"evil.test"; sid:1;)
 alert tls any any -> any any (msg:"ja3"; ja3.hash; content:"x"; sid:2;)
 alert tls any any -> any any (msg:"server side"; flow:to_server; tls.cert_subject; content:"CN"; sid:3;)
 alert http any any -> any any (msg:"not http"; sid:4;)
+alert tls any any -> any any (msg:"version"; tls.version:1.2; sid:5;)
+alert tls any any -> any any (msg:"old version"; tls.version:1.0; sid:6;)
 `)
 	syn := tcpSeg(1, false, decode.TCPSyn, 0, "")
 	syn.TCPAck = 0
@@ -133,8 +143,11 @@ alert http any any -> any any (msg:"not http"; sid:4;)
 			p.DstPort = 8443
 		}
 	}
-	got := runApp(e.NewWorker(), syn, synack, ack, hello)
-	if len(got) != 1 || got[0].sid != 1 || got[0].appProto != "tls" || got[0].num != 4 {
+	sh := tcpSeg(5, true, decode.TCPAck|decode.TCPPsh, 1, tlsServerHello(0x0303))
+	sh.SrcPort = 8443
+	got := runApp(e.NewWorker(), syn, synack, ack, hello, sh)
+	if len(got) != 2 || got[0].sid != 1 || got[0].appProto != "tls" || got[0].num != 4 ||
+		got[1].sid != 5 || got[1].num != 5 {
 		t.Fatalf("got %+v", got)
 	}
 	tl, _ := got[0].app["tls"].(map[string]any)
@@ -166,5 +179,31 @@ alert http any any -> any any (urilen:3,raw; sid:6;)
 	rs, errs := rules.ParseReader("t.rules", strings.NewReader("alert tls any any -> any any (tls.version:9.9; sid:1;)\n"), rules.DefaultVars())
 	if len(errs) == 0 && len(rs) != 0 {
 		t.Errorf("tls.version:9.9 must be rejected")
+	}
+}
+
+func TestAppDNSOverTCPFraming(t *testing.T) {
+	e := engine(t, Options{IPS: true}, `alert dns any any -> any any (msg:"q"; dns.query; content:"split.test"; sid:1;)
+`)
+	msg := dnsQuery(9, false, "a.split.test")
+	framed := string([]byte{0, byte(len(msg))}) + msg
+	syn := tcpSeg(1, false, decode.TCPSyn, 0, "")
+	syn.TCPAck = 0
+	synack := tcpSeg(2, true, decode.TCPSyn|decode.TCPAck, 0, "")
+	ack := tcpSeg(3, false, decode.TCPAck, 1, "")
+	// The frame is split across two segments.
+	a := tcpSeg(4, false, decode.TCPAck|decode.TCPPsh, 1, framed[:10])
+	b := tcpSeg(5, false, decode.TCPAck|decode.TCPPsh, 11, framed[10:])
+	pkts := []*decode.Packet{syn, synack, ack, a, b}
+	for _, p := range pkts {
+		if p.SrcPort == 80 {
+			p.SrcPort = 53
+		} else {
+			p.DstPort = 53
+		}
+	}
+	got := runApp(e.NewWorker(), pkts...)
+	if len(got) != 1 || got[0].sid != 1 || got[0].num != 5 || got[0].appProto != "dns" {
+		t.Fatalf("got %+v", got)
 	}
 }

@@ -93,6 +93,10 @@ type group struct {
 	// buffers, which only InspectTx evaluates; the lists above hold the
 	// others, so neither path walks rules it always rejects.
 	appSub *group
+	// pktMpm is the payload prefilter of the rules that inspect packets
+	// even when their bytes go to the stream (tcp-pkt, flow:no_stream):
+	// the only ones a TCP packet's payload matters to then (match).
+	pktMpm *mpm.Matcher
 }
 
 // netShifts are the network sizes (/24, /16, /8) rules are indexed by,
@@ -314,11 +318,21 @@ func compileSig(r *rules.Rule, classes rules.Classes, bits map[string]int, e *En
 	// Split ops by buffer, keeping rule order within each.
 	byBuf := map[keyword.Buffer][]keyword.Op{}
 	var order []keyword.Buffer
-	for _, o := range s.Ops {
-		if _, ok := byBuf[o.Buf]; !ok {
-			order = append(order, o.Buf)
+	if runs, ok := opRuns(s.Ops); ok {
+		// Each buffer's ops are contiguous (sticky buffers): share them
+		// with the Sig rather than copy them.
+		for _, r := range runs {
+			b := s.Ops[r[0]].Buf
+			order = append(order, b)
+			byBuf[b] = s.Ops[r[0]:r[1]:r[1]]
 		}
-		byBuf[o.Buf] = append(byBuf[o.Buf], o)
+	} else {
+		for _, o := range s.Ops {
+			if _, ok := byBuf[o.Buf]; !ok {
+				order = append(order, o.Buf)
+			}
+			byBuf[o.Buf] = append(byBuf[o.Buf], o)
+		}
 	}
 	for _, b := range order {
 		if b == keyword.BufPayload {
@@ -404,6 +418,7 @@ func (c *csig) inBucket(b int) bool {
 func (e *Engine) buildGroups() {
 	for b := 0; b < nBuckets; b++ {
 		var bld [keyword.NumBuffers]mpm.Builder
+		var pkt mpm.Builder
 		g := &e.groups[b]
 		g.appSub = &group{}
 		for _, c := range e.sigs {
@@ -420,11 +435,17 @@ func (e *Engine) buildGroups() {
 				continue
 			}
 			bld[buf].Add(p, nocase, uint32(c.num))
+			if buf == keyword.BufPayload && c.pktOnly {
+				pkt.Add(p, nocase, uint32(c.num))
+			}
 		}
 		for i := range bld {
 			if bld[i].Len() > 0 {
 				g.mpm[i] = bld[i].Build()
 			}
+		}
+		if pkt.Len() > 0 {
+			g.pktMpm = pkt.Build()
 		}
 	}
 }
@@ -520,3 +541,23 @@ func (e *Engine) usesApp(proto string) bool {
 
 // Len returns how many rules the engine runs.
 func (e *Engine) Len() int { return len(e.sigs) }
+
+// opRuns returns the [start, end) runs of ops on one buffer, and whether
+// every buffer has a single run.
+func opRuns(ops []keyword.Op) ([][2]int, bool) {
+	var runs [][2]int
+	for i := 0; i < len(ops); {
+		j := i + 1
+		for j < len(ops) && ops[j].Buf == ops[i].Buf {
+			j++
+		}
+		for _, r := range runs {
+			if ops[r[0]].Buf == ops[i].Buf {
+				return nil, false
+			}
+		}
+		runs = append(runs, [2]int{i, j})
+		i = j
+	}
+	return runs, true
+}

@@ -18,10 +18,25 @@ func (w *Worker) flowEnd(f *flow.Flow, emit func(*Alert)) {
 		return
 	}
 	if f.TCP != nil {
-		w.flushStream(f, fs, flow.ToServer, emit)
-		w.flushStream(f, fs, flow.ToClient, emit)
+		w.flushStream(f, fs, flow.ToServer, true, emit)
+		w.flushStream(f, fs, flow.ToClient, true, emit)
 	}
 	w.appClose(w.pseudoPacket(f), f, fs, emit)
+}
+
+// connClosed runs when p closed f's TCP connection (FIN both ways or RST):
+// data still waiting for an acknowledgement in either direction is
+// inspected and parsed before the app layer hears the close, which p
+// carries.
+func (w *Worker) connClosed(p *decode.Packet, f *flow.Flow, fs *flowState, emit func(*Alert)) {
+	if fs == nil || fs.passed {
+		return
+	}
+	w.flushStream(f, fs, flow.ToServer, false, emit)
+	w.flushStream(f, fs, flow.ToClient, false, emit)
+	if !fs.passed {
+		w.appClose(p, f, fs, emit)
+	}
 }
 
 // flushStream inspects the data dir's stream still holds when its flow
@@ -32,16 +47,27 @@ func (w *Worker) flowEnd(f *flow.Flow, emit func(*Alert)) {
 // The app layer is fed only data that follows no hole: a parser
 // resynchronising after one would read the middle of a message as its
 // start.
-func (w *Worker) flushStream(f *flow.Flow, fs *flowState, dir flow.Dir, emit func(*Alert)) {
+//
+// drain also skips holes (the flow is gone, they will never fill); without
+// it only data waiting for its acknowledgement is taken.
+func (w *Worker) flushStream(f *flow.Flow, fs *flowState, dir flow.Dir, drain bool, emit func(*Alert)) {
 	e := w.e
 	sdir := stream.Dir(dir & 1)
 	for i := 0; ; i++ {
 		gaps := f.TCP.Stats(sdir).GapBytes
-		data := f.TCP.Drain(sdir)
+		var data []byte
+		if drain {
+			data = f.TCP.Drain(sdir)
+		} else if i == 0 {
+			data = f.TCP.Release(sdir)
+		}
 		if len(data) == 0 || i == drainMax {
 			return
 		}
 		p := w.streamPseudo(f, dir)
+		if !drain {
+			p.Src = decode.PktSrcStreamFlush
+		}
 		p.StreamGap = uint32(f.TCP.Stats(sdir).GapBytes - gaps)
 		g := &e.groups[bucketOf(p.IPProto)]
 		w.beginCands()
@@ -101,4 +127,17 @@ func settingOn(v string) bool {
 		return true
 	}
 	return false
+}
+
+// ackGate decides stream.Config.AckGate: in IDS mode (stream.inline "no",
+// or "auto" without IPS, Suricata's default) streams are inspected as far
+// as the receiver acknowledged them; inline, what the sensor is about to
+// forward. An engine built without stream.inline (no configuration at
+// all) inspects data as it arrives.
+func ackGate(o Options) bool {
+	v, ok := o.Settings["stream.inline"]
+	if !ok {
+		return false
+	}
+	return !settingOn(v) && !(v == "auto" && o.IPS)
 }

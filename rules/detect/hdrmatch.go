@@ -35,6 +35,19 @@ func (e *Engine) internAddrs() {
 		ids[key] = rep{id, x}
 		return id, x
 	}
+	// Port expressions are only shared, for the same reason.
+	ports := map[string]*rules.PortExpr{}
+	port := func(key string, x *rules.PortExpr) *rules.PortExpr {
+		if key == "" || x == nil {
+			return x
+		}
+		if y, ok := ports[key]; ok && (y == x || reflect.DeepEqual(y, x)) {
+			return y
+		} else if !ok {
+			ports[key] = x
+		}
+		return x
+	}
 	for _, c := range e.sigs {
 		c.srcA, c.dstA = -1, -1
 		r := c.rule
@@ -42,6 +55,7 @@ func (e *Engine) internAddrs() {
 		if open := strings.IndexByte(r.Raw, '('); open >= 0 {
 			if hdr := strings.Fields(r.Raw[:open]); len(hdr) == 7 {
 				src, dst = hdr[2], hdr[5]
+				r.SrcPorts, r.DstPorts = port(hdr[3], r.SrcPorts), port(hdr[6], r.DstPorts)
 			}
 		}
 		// Without the header text (rules built in code) each expression

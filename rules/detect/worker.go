@@ -74,9 +74,8 @@ func (e *Engine) NewWorker() *Worker {
 		table: flow.NewTable(flow.Config{
 			Midstream: e.opts.Midstream || e.opts.Settings["stream.midstream"] == "true",
 			Stream: stream.Config{AsyncOneside: settingOn(e.opts.Settings["stream.async-oneside"]),
-				// IDS mode inspects what the receiver acknowledged;
-				// inline mode what it is about to forward.
-				AckGate: !e.opts.IPS && !settingOn(e.opts.Settings["stream.inline"])},
+				AckGate:  ackGate(e.opts), // flush.go
+				Policies: stream.HostOSPolicies(e.opts.Settings)},
 		}),
 		stamp:  make([]uint32, len(e.sigs)),
 		cands:  make([]uint32, 0, 64),
@@ -186,16 +185,24 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 	if p.IsUDP() && f != nil {
 		// Datagrams are parsed before their rules run (app_dns.go).
 		appV = w.appDatagram(p, f, fs, dir, emit)
+	} else if len(sdata) > 0 {
+		w.appDetect(f, fs, dir, sdata) // app_http.go
 	}
 	g := &e.groups[bucketOf(p.IPProto)]
 	w.beginCands()
 	w.addAlways(g, p, false)
 	if m := g.mpm[keyword.BufPayload]; m != nil {
+		pm := m
+		if inStream {
+			// The payload of a packet whose bytes go to the stream
+			// only matters to tcp-pkt/no_stream rules (match).
+			pm = g.pktMpm
+		}
 		// The prefilter only proposes candidates, so when the packet's
-		// payload is the tail of the stream window (in-order data, the
-		// usual case) one scan of the window finds them all.
-		if len(p.Payload) > 0 && !(len(sbuf) > 0 && bytes.HasSuffix(sbuf, p.Payload)) {
-			m.Scan(p.Payload, &w.msc, w.onHit)
+		// payload is the tail of the stream window (in-order data) the
+		// scan of the window finds them all.
+		if pm != nil && len(p.Payload) > 0 && !(len(sbuf) > 0 && bytes.HasSuffix(sbuf, p.Payload)) {
+			pm.Scan(p.Payload, &w.msc, w.onHit)
 		}
 		if len(sbuf) > 0 {
 			m.Scan(sbuf, &w.msc, w.onHit)
@@ -232,7 +239,7 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 		}
 	}
 	if f != nil && f.TCP != nil && f.TCP.Closed() && !fs.passed {
-		w.appClose(p, f, fs, emit)
+		w.connClosed(p, f, fs, emit) // flush.go
 	}
 	return v
 }

@@ -183,6 +183,7 @@ func (t *Table) create(k *hashKey, p *decode.Packet, fwd bool) *Flow {
 			s.Reset(t.streamCfg)
 		}
 		f.TCP, f.spare = s, nil
+		s.SetHosts(f.Key.Src, f.Key.Dst)
 	}
 	t.flows[*k] = f
 	t.pushFront(f)

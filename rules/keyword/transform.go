@@ -32,11 +32,9 @@ func transformApply(name string, t Transform) func(*Sig, string) error {
 		if !s.curSet || s.cur == BufPayload {
 			return unsupported("%s needs a preceding sticky app-layer buffer", name)
 		}
-		for _, o := range s.Ops {
-			if o.Buf == s.cur {
-				return fmt.Errorf("%s must come before the buffer's first content", name)
-			}
-		}
+		// Suricata accepts a transform after the buffer's first content and
+		// applies it to the whole buffer, so it does too (ET Open has such
+		// rules).
 		if s.Transforms == nil {
 			s.Transforms = map[Buffer][]Transform{}
 		}

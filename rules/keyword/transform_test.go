@@ -29,7 +29,11 @@ func TestTransforms(t *testing.T) {
 	if _, _, _, ok := s.FastPatternBytes(); ok {
 		t.Error("a to_lowercase buffer cannot be prefiltered raw")
 	}
-	for _, bad := range []string{`dotprefix; content:"x";`, `dns.query; content:"x"; dotprefix;`} {
+	// Suricata applies a transform given after content to the whole buffer.
+	if err := sigErr(`dns.query; content:"x"; dotprefix;`); err != nil {
+		t.Errorf("transform after content: %v", err)
+	}
+	for _, bad := range []string{`dotprefix; content:"x";`} {
 		if sigErr(bad) == nil {
 			t.Errorf("%s: expected error", bad)
 		}

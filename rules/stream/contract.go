@@ -72,6 +72,10 @@ type Config struct {
 	// them, as Suricata inspects streams in IDS mode: data the receiver
 	// never accepted is not what it will act on.
 	AckGate bool
+	// Policies gives each receiving host's overlap policy (Suricata's
+	// host-os-policy); nil keeps the first copy everywhere. It acts on
+	// data not yet returned, so only with AckGate.
+	Policies *Policies
 
 	// MaxBuffered caps the out-of-order bytes held per direction, measured
 	// from the next expected byte (0: 256 KiB); segments beyond it are

@@ -23,6 +23,7 @@ type half struct {
 	// acknowledged up to, raw the offset up to which bytes were returned;
 	// bytes in [raw, off) wait in win.
 	ackOff, raw uint64
+	policy      Policy // the receiving host's overlap policy
 
 	// Out-of-order data: buf[head+(x-off)] holds the byte at offset x for x
 	// inside one of ranges (sorted, disjoint, not touching, all above off).
@@ -99,8 +100,12 @@ func (s *Session) Process(p *decode.Packet, dir Dir) []byte {
 	if !s.cfg.AckGate {
 		return out
 	}
-	// An asymmetric session never sees the acknowledgements.
-	return s.half[dir&1].release(s.Closed() || s.async)
+	// An asymmetric session never sees the acknowledgements; and bytes
+	// waiting longer than half the window holds would be lost to
+	// inspection (a peer that never acknowledges, a one-sided capture), so
+	// they go unacknowledged.
+	h := &s.half[dir&1]
+	return h.release(s.Closed() || s.async || h.off-h.raw >= uint64(s.cfg.Window/2))
 }
 
 // release returns the delivered bytes not yet returned that the peer
@@ -173,6 +178,9 @@ func (s *Session) process(p *decode.Packet, dir Dir) []byte {
 	rel := int32(seq - h.nextSeq)
 	if rel < 0 {
 		old := -int64(rel)
+		if s.cfg.AckGate && h.policy != PolicyFirst && uint64(old) <= h.off {
+			h.overwritePending(h.off-uint64(old), data)
+		}
 		if old >= int64(len(data)) {
 			h.stats.Retransmitted++
 			return nil
@@ -247,6 +255,18 @@ func (s *Session) Drain(dir Dir) []byte {
 		h.raw = h.off
 	}
 	return out
+}
+
+// Release returns dir's bytes still waiting for their acknowledgement
+// (Config.AckGate), without skipping holes: the engine calls it when the
+// connection closes, so data the closing packets did not release is still
+// parsed before the app layer hears the close. The slice is valid until the
+// next call.
+func (s *Session) Release(dir Dir) []byte {
+	if !s.cfg.AckGate {
+		return nil
+	}
+	return s.half[dir&1].release(true)
 }
 
 // acked reports whether the peer acknowledged every byte before offset x.
