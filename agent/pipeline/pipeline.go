@@ -101,7 +101,7 @@ func (p *Pipeline) Close() {
 
 func (p *Pipeline) run(w *worker) {
 	defer p.wg.Done()
-	var pkt decode.Packet
+	insp := NewInspector(w.dec)
 	var cur *Frame
 	emit := func(a *detect.Alert) {
 		w.alerts.Add(1)
@@ -117,19 +117,15 @@ func (p *Pipeline) run(w *worker) {
 		cur = fr
 		w.frames.Add(1)
 		w.bytes.Add(uint64(len(fr.Data)))
-		// Decode keeps the capture metadata set before the call: the
-		// timestamp drives defragmentation timeouts, OrigLen tells snaplen
-		// truncation from a lying length field.
-		pkt.Timestamp, pkt.OrigLen, pkt.Num = fr.Timestamp, fr.OrigLen, 0
 		w.mu.Lock()
-		ok := w.dec.Decode(decode.LinkEthernet, fr.Data, &pkt)
+		pkt, ok := insp.Decode(decode.LinkEthernet, fr.Data, fr.Timestamp, 0, fr.OrigLen)
 		w.mu.Unlock()
 		if !ok {
 			w.bad.Add(1)
 		}
-		p.h.Frame(fr, &pkt)
+		p.h.Frame(fr, pkt)
 		t0 := time.Now()
-		w.det.Process(&pkt, fr.Zone, emit)
+		insp.Run(w.det, fr.Zone, emit)
 		w.detect.Add(int64(time.Since(t0)))
 	}
 	if w.det != nil {

@@ -491,23 +491,11 @@ func work(in <-chan *batch, free chan<- *batch, dw detectWorker, dec *decode.Dec
 		res.bySig[sigKey{a.GID, a.SID, a.Msg}]++
 		_ = ew.WriteAlert(a)
 	}
-	// pkts[0] is the frame; the rest hold the packets tunnels carry, one
-	// per nesting level, each inspected after the packet carrying it as
-	// Suricata inspects its tunnel pseudo packets.
-	var pkts [decode.MaxTunnelDepth + 1]decode.Packet
+	insp := pipeline.NewInspector(dec)
 	for b := range in {
 		for _, fr := range b.frames {
-			p := &pkts[0]
-			// Decode keeps these across its reset; defrag timeouts need the time.
-			p.Timestamp, p.Num, p.OrigLen = fr.ts, fr.num, fr.origLen
-			dec.Decode(fr.lt, b.buf[fr.off:fr.end], p)
-			drop := dw.Process(p, 0, emit) == detect.VerdictDrop
-			for i := 1; i < len(pkts) && dec.DecodeInner(&pkts[i-1], &pkts[i]); i++ {
-				if dw.Process(&pkts[i], 0, emit) == detect.VerdictDrop {
-					drop = true
-				}
-			}
-			if drop {
+			insp.Decode(fr.lt, b.buf[fr.off:fr.end], fr.ts, fr.num, fr.origLen)
+			if insp.Run(dw, 0, emit) {
 				res.dropped++
 			}
 		}

@@ -128,8 +128,10 @@ func TestAppTLSSNIOffPort(t *testing.T) {
 alert tls any any -> any any (msg:"ja3"; ja3.hash; content:"x"; sid:2;)
 alert tls any any -> any any (msg:"server side"; flow:to_server; tls.cert_subject; content:"CN"; sid:3;)
 alert http any any -> any any (msg:"not http"; sid:4;)
-alert tls any any -> any any (msg:"version"; tls.version:1.2; sid:5;)
+alert tls any any -> any any (msg:"client version"; flow:to_server; tls.version:1.2; sid:5;)
 alert tls any any -> any any (msg:"old version"; tls.version:1.0; sid:6;)
+alert tls any any -> any any (msg:"server version"; flow:to_client; tls.version:"1.2"; sid:7;)
+alert tls any any -> any any (msg:"raw"; flow:to_client; tls.version:0x0303; sid:8;)
 `)
 	syn := tcpSeg(1, false, decode.TCPSyn, 0, "")
 	syn.TCPAck = 0
@@ -146,8 +148,8 @@ alert tls any any -> any any (msg:"old version"; tls.version:1.0; sid:6;)
 	sh := tcpSeg(5, true, decode.TCPAck|decode.TCPPsh, 1, tlsServerHello(0x0303))
 	sh.SrcPort = 8443
 	got := runApp(e.NewWorker(), syn, synack, ack, hello, sh)
-	if len(got) != 2 || got[0].sid != 1 || got[0].appProto != "tls" || got[0].num != 4 ||
-		got[1].sid != 5 || got[1].num != 5 {
+	if len(got) != 4 || got[0].sid != 1 || got[0].appProto != "tls" || got[0].num != 4 ||
+		got[1].sid != 5 || got[1].num != 4 || got[2].sid != 7 || got[2].num != 5 || got[3].sid != 8 {
 		t.Fatalf("got %+v", got)
 	}
 	tl, _ := got[0].app["tls"].(map[string]any)

@@ -14,7 +14,7 @@ type tlsFlow struct {
 	// transaction that only grows, so it is inspected again only when a
 	// message that supplies buffers arrived.
 	stage [2]uint32
-	ver   [2]byte // the tls.version buffer
+	ver   [4]byte // the tls.version buffer
 }
 
 // tlsBuf maps the TLS buffers to the direction that supplies them: the
@@ -29,7 +29,7 @@ type tlsBuf struct {
 
 // tlsBuffers lists the TLS buffers and which side supplies each.
 func tlsBuffers() []tlsBuf {
-	client := map[string]bool{"tls.sni": true, "ja3.hash": true, "ja3.string": true}
+	client := map[string]bool{"tls.sni": true, "ja3.hash": true, "ja3.string": true, "tls.version": true}
 	var out []tlsBuf
 	for i := 1; i < keyword.NumBuffers; i++ {
 		b := keyword.Buffer(i)
@@ -84,7 +84,13 @@ func (w *Worker) tlsFeed(p *decode.Packet, f *flow.Flow, st *appState, dir flow.
 				tb.SetMulti(x.b, s.CertBuffers())
 			}
 		case "tls.version":
-			if v := s.Version(); v != 0 {
+			// Suricata compares the client's hello version toward the
+			// server and the server's toward the client.
+			v := s.Version()
+			if !toClient {
+				v = s.ClientVersion
+			}
+			if v != 0 {
 				tb.Set(x.b, keyword.TLSVersionBytes(v, t.ver[:0]))
 			}
 		default:

@@ -53,23 +53,29 @@ func legacyValueApply(b Buffer, nocase bool) func(*Sig, string) error {
 	}
 }
 
-// TLSVersionBytes encodes v as the tls.version buffer: TLS 1.3 drafts count
-// as TLS 1.3, as Suricata's tls.version:1.3 matches them.
+// TLSVersionBytes encodes v as the tls.version buffer: the version with
+// TLS 1.3 drafts (0x7fxx) counted as TLS 1.3, as tls.version:1.3 matches
+// them, then the version as sent, which the raw form (tls.version:0x7f1c)
+// compares.
 func TLSVersionBytes(v uint16, dst []byte) []byte {
-	if v>>8 == 0x7f || (v >= 0xfb14 && v <= 0xfb1a) {
-		v = 0x0304
+	m := v
+	if v>>8 == 0x7f {
+		m = 0x0304
 	}
-	return binary.BigEndian.AppendUint16(dst[:0], v)
+	return binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(dst[:0], m), v)
 }
 
-// applyTLSVersion parses `tls.version:1.2` (also 1.0, 1.1, 1.3, 3.0/ssl3,
-// sslv2, or a number such as 0x0303) into a two-byte equality test on the
-// tls.version buffer.
+// applyTLSVersion parses `tls.version:1.2` (1.0, 1.1, 1.2, 1.3, optionally
+// quoted, as Suricata takes them, plus ssl3/3.0 and sslv2) or the raw form
+// `tls.version:0x0303` into a two-byte equality test on the tls.version
+// buffer. The packet direction picks the side: the client's hello version
+// toward the server, the server's toward the client.
 func applyTLSVersion(s *Sig, arg string) error {
 	a := strings.ToLower(strings.Trim(strings.TrimSpace(arg), `"`))
 	var v uint64
+	off := int64(0)
 	switch a {
-	case "1.0", "tls1.0", "tlsv1":
+	case "1.0":
 		v = 0x0301
 	case "1.1":
 		v = 0x0302
@@ -81,20 +87,18 @@ func applyTLSVersion(s *Sig, arg string) error {
 		v = 0x0300
 	case "2.0", "sslv2":
 		v = 0x0200
-	case "":
-		return fmt.Errorf("needs a version: 1.0, 1.1, 1.2, 1.3 or 3.0")
 	default:
 		n, err := strconv.ParseUint(a, 0, 16)
-		if err != nil {
-			return fmt.Errorf("version %q: use 1.0, 1.1, 1.2, 1.3, 3.0 or a number", arg)
+		if err != nil || !strings.HasPrefix(a, "0x") {
+			return fmt.Errorf("version %q: use 1.0, 1.1, 1.2, 1.3 or a raw 0xNNNN", arg)
 		}
-		v = n
+		v, off = n, 2 // raw: compared as sent, drafts included
 	}
 	b, _ := BufferByName("tls.version")
 	cur, curSet := s.cur, s.curSet
 	s.setSticky(b)
 	s.addOp(Op{Kind: OpByteTest, Byte: &ByteOp{Bytes: 2, BytesVar: noVar, Cmp: '=',
-		Value: Num{V: int64(v), Var: noVar}, Offset: Num{Var: noVar}}})
+		Value: Num{V: int64(v), Var: noVar}, Offset: Num{V: off, Var: noVar}}})
 	s.cur, s.curSet = cur, curSet
 	return nil
 }

@@ -314,3 +314,59 @@ func groupedValue(r *RR) (any, bool) {
 	}
 	return nil, false
 }
+
+// typeOPT is the EDNS pseudo-record, which Suricata leaves out of the
+// additionals it logs when it carries no options.
+const typeOPT = 41
+
+// EVEv3 returns the "dns" object Suricata 8 logs with an alert on this
+// message (its version 3 format): type request or response, the engine's
+// transaction id txID, the wire id, header flags, the questions as
+// "queries", and the answer, authority and additional records in detail.
+func (m *Message) EVEv3(txID int) map[string]any {
+	o := map[string]any{
+		"version": 3,
+		"type":    "request",
+		"tx_id":   txID,
+		"id":      int(m.ID),
+		"flags":   strconv.FormatUint(uint64(m.Flags), 16),
+		"opcode":  int(m.Opcode),
+		"rcode":   RcodeString(m.Rcode),
+	}
+	if m.Response {
+		o["type"] = "response"
+	}
+	for _, f := range [...]struct {
+		bit  uint16
+		name string
+	}{{flagQR, "qr"}, {flagAA, "aa"}, {flagTC, "tc"}, {flagRD, "rd"}, {flagRA, "ra"}, {flagZ, "z"}} {
+		if m.Flags&f.bit != 0 {
+			o[f.name] = true
+		}
+	}
+	if len(m.Queries) > 0 {
+		qs := make([]any, 0, len(m.Queries))
+		for i := range m.Queries {
+			q := &m.Queries[i]
+			qs = append(qs, map[string]any{"rrname": printable(q.Name), "rrtype": TypeString(q.Type)})
+		}
+		o["queries"] = qs
+	}
+	section := func(key string, rrs []RR, skipEmptyOPT bool) {
+		var l []any
+		for i := range rrs {
+			r := &rrs[i]
+			if skipEmptyOPT && r.Type == typeOPT && len(r.Data) == 0 {
+				continue
+			}
+			l = append(l, rrEVE(r))
+		}
+		if len(l) > 0 {
+			o[key] = l
+		}
+	}
+	section("answers", m.Answers, false)
+	section("authorities", m.Authorities, false)
+	section("additionals", m.Additionals, true)
+	return o
+}
