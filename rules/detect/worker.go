@@ -56,6 +56,7 @@ type Worker struct {
 	thresh     map[threshKey]*threshState
 	stats      Stats
 	lastExpire time.Time
+	onEnd      FlowEnd // SetFlowEnd: flows retired while processing
 	curTx      *TxBuffers
 	tx         TxBuffers
 	curHTTP    *http.Tx // the HTTP transaction being inspected, for alert metadata
@@ -138,8 +139,11 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 	}
 	if !p.Timestamp.IsZero() && p.Timestamp.Sub(w.lastExpire) >= expireEvery {
 		if !w.lastExpire.IsZero() {
-			w.table.Expire(p.Timestamp, func(f *flow.Flow, _ flow.EndReason) {
+			w.table.Expire(p.Timestamp, func(f *flow.Flow, reason flow.EndReason) {
 				w.flowEnd(f, emit) // flush.go
+				if w.onEnd != nil {
+					w.onEnd(f, reason)
+				}
 			})
 		}
 		w.lastExpire = p.Timestamp
@@ -526,6 +530,11 @@ func fwdMatch(c *csig, src, dst netip.Addr, sp, dp uint16) bool {
 	}
 	return r.SrcPorts.Match(sp) && r.DstPorts.Match(dp)
 }
+
+// SetFlowEnd asks for every flow the worker retires while processing (idle
+// timeouts), for flow records; Flush reports the rest to its own callback.
+// The flow must not be kept after end returns: the table reuses it.
+func (w *Worker) SetFlowEnd(end FlowEnd) { w.onEnd = end }
 
 // Flush retires every flow (end of capture).
 func (w *Worker) Flush(emit func(*Alert), end FlowEnd) {
