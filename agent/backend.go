@@ -2,13 +2,18 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"sync/atomic"
 
 	"github.com/vishvananda/netlink"
 
 	"github.com/tapwatch/tapwatch/agent/api"
+	"github.com/tapwatch/tapwatch/agent/flowstore"
 	"github.com/tapwatch/tapwatch/agent/inventory"
+	"github.com/tapwatch/tapwatch/agent/record"
 )
 
 // backend serves the control socket from the daemon's state.
@@ -88,4 +93,52 @@ func (b backend) Hook(ctx context.Context, ev api.HookEvent) (api.HookReply, err
 		}
 	}
 	return api.HookReply{Allow: true}, nil
+}
+
+var errNoFlowStore = errors.New("the flow store is off: set flows.store in tapwatch.yaml")
+
+func (b backend) Flows(ctx context.Context, f flowstore.Filter) ([]flowstore.Record, error) {
+	if b.d.flows == nil {
+		return nil, errNoFlowStore
+	}
+	return b.d.flows.Query(ctx, f)
+}
+
+func (b backend) Profile(ctx context.Context, name string) (api.Profile, error) {
+	vms, err := b.VMs(ctx)
+	if err != nil {
+		return api.Profile{}, err
+	}
+	var p api.Profile
+	found := false
+	for _, vm := range vms {
+		if vm.Name == name {
+			p.VM, found = vm, true
+		}
+	}
+	if !found {
+		return p, fmt.Errorf("no VM named %q (tapwatch vms lists them)", name)
+	}
+	for _, n := range p.VM.NICs {
+		if hw, err := net.ParseMAC(n.MAC); err == nil {
+			var mac [6]byte
+			copy(mac[:], hw)
+			for _, a := range b.d.vms.Addresses(mac) {
+				p.Addresses = append(p.Addresses, a.String())
+			}
+		}
+	}
+	if b.d.flows != nil {
+		if p.Services, err = b.d.flows.Services(ctx, name); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+func (b backend) Pcap(ctx context.Context, q record.Query, w io.Writer) (int, error) {
+	if b.d.pcaps == nil {
+		return 0, errors.New("packet recording is off: set record.dir in tapwatch.yaml")
+	}
+	return b.d.pcaps.Export(ctx, q, w)
 }

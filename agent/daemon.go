@@ -14,9 +14,11 @@ import (
 
 	"github.com/tapwatch/tapwatch/agent/api"
 	"github.com/tapwatch/tapwatch/agent/config"
+	"github.com/tapwatch/tapwatch/agent/flowstore"
 	"github.com/tapwatch/tapwatch/agent/inventory"
 	"github.com/tapwatch/tapwatch/agent/output/eve"
 	"github.com/tapwatch/tapwatch/agent/pipeline"
+	"github.com/tapwatch/tapwatch/agent/record"
 	"github.com/tapwatch/tapwatch/agent/vmctx"
 	"github.com/tapwatch/tapwatch/bpfprog"
 	"github.com/tapwatch/tapwatch/vswitch"
@@ -50,6 +52,8 @@ type Daemon struct {
 	vms    *vmctx.Index
 	hub    *hub
 	rec    *reconciler
+	flows  *flowstore.Store
+	pcaps  *record.Recorder
 
 	rulesMu     sync.Mutex
 	rulesLoaded int
@@ -58,6 +62,7 @@ type Daemon struct {
 	libvirtState atomic.Pointer[string]
 	alertsByVM   sync.Map // VM name -> *atomic.Uint64
 	alerts       atomic.Uint64
+	alertSeq     atomic.Uint64
 	findingsMu   sync.Mutex
 	findingsLast map[string]time.Time
 }
@@ -119,6 +124,13 @@ func New(cfg config.Config, opts Options, log *slog.Logger) (*Daemon, error) {
 	workers := cfg.Workers
 	if workers <= 0 {
 		workers = runtime.NumCPU()
+	}
+	if err := d.openRNA(); err != nil {
+		d.reader.Close()
+		d.att.Close()
+		d.objs.Close()
+		d.eveF.Close()
+		return nil, err
 	}
 	d.pipe = pipeline.New(rs.engine, workers, d)
 	d.rec = newReconciler(d)
@@ -202,6 +214,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.opts.DetachOnExit {
 		d.rec.detachAll()
 	}
+	d.closeRNA()
 	d.att.Close()
 	d.objs.Close()
 	return d.eveF.Close()

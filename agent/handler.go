@@ -3,7 +3,6 @@ package agent
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"sync/atomic"
 	"time"
 
@@ -18,11 +17,9 @@ import (
 // spoofing its MAC would otherwise raise one alert per frame.
 const findingInterval = 10 * time.Second
 
-// Frame runs the checks only a hypervisor can make on frames a VM sent.
-func (d *Daemon) Frame(fr *pipeline.Frame, p *decode.Packet) {
-	if !fr.FromVM {
-		return
-	}
+// inspectHypervisor raises what only a hypervisor sees: a VM sending with a
+// MAC or address libvirt did not give it.
+func (d *Daemon) inspectHypervisor(fr *pipeline.Frame, p *decode.Packet) {
 	for _, f := range d.vms.Inspect(fr.Iface, fr.Data) {
 		key := fmt.Sprintf("%d/%s", f.SID, f.VM.VMName)
 		d.findingsMu.Lock()
@@ -47,22 +44,21 @@ func (d *Daemon) Alert(a *detect.Alert, fr *pipeline.Frame) {
 	if a.Packet != nil {
 		src, dst = d.vms.Sides(a.Packet.SrcMAC, a.Packet.DstMAC, fr.Iface, fr.FromVM)
 	}
-	var vmObjs []map[string]any
+	vmObjs := vmObjects(src, dst)
 	var names []string
-	for _, s := range []struct {
-		r    *vmctx.Ref
-		role vmctx.Side
-	}{{src, vmctx.Src}, {dst, vmctx.Dst}} {
-		if s.r == nil {
+	for _, r := range []*vmctx.Ref{src, dst} {
+		if r == nil {
 			continue
 		}
-		vmObjs = append(vmObjs, map[string]any{
-			"uuid": s.r.VMUUID, "name": s.r.VMName, "mac": net.HardwareAddr(s.r.MAC[:]).String(), "tap": s.r.Tap,
-			"bridge": s.r.Bridge, "host": s.r.Host, "role": string(s.role),
-		})
-		names = append(names, s.r.VMName)
-		c, _ := d.alertsByVM.LoadOrStore(s.r.VMName, new(atomic.Uint64))
+		names = append(names, r.VMName)
+		c, _ := d.alertsByVM.LoadOrStore(r.VMName, new(atomic.Uint64))
 		c.(*atomic.Uint64).Add(1)
+	}
+	id := d.alertID(fr.Timestamp)
+	if d.pcaps != nil && a.Flow != nil {
+		for _, n := range names {
+			d.pcaps.Alert(n, id, a.Flow.ID, fr.Timestamp)
+		}
 	}
 	d.alerts.Add(1)
 	var buf bytes.Buffer
@@ -71,7 +67,7 @@ func (d *Daemon) Alert(a *detect.Alert, fr *pipeline.Frame) {
 	if vmObjs != nil {
 		extra = append(extra, eve.Field{Key: "vm", Value: vmObjs})
 	}
-	extra = append(extra, eve.Field{Key: "in_iface", Value: fr.Iface})
+	extra = append(extra, eve.Field{Key: "in_iface", Value: fr.Iface}, eve.Field{Key: "alert_id", Value: id})
 	if err := w.WriteAlert(a, extra...); err != nil {
 		d.log.Warn("encode alert", "error", err)
 		return

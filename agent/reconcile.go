@@ -187,6 +187,9 @@ func (r *reconciler) reconcile() {
 		if !vm.State.Active() {
 			continue
 		}
+		if d.pcaps != nil {
+			d.pcaps.SetMode(vm.Name, d.recordMode(vm.Policy.Record))
+		}
 		for _, n := range vm.NICs {
 			var mac [6]byte
 			copy(mac[:], n.MAC)

@@ -1,11 +1,17 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tapwatch/tapwatch/agent/flowstore"
+	"github.com/tapwatch/tapwatch/agent/record"
 )
 
 type fakeBackend struct {
@@ -29,6 +35,20 @@ func (f *fakeBackend) Alerts(ctx context.Context, vm string, follow bool) ([][]b
 func (f *fakeBackend) Hook(_ context.Context, ev HookEvent) (HookReply, error) {
 	f.hook = ev
 	return HookReply{Allow: ev.Domain != "bad", Message: "ok"}, nil
+}
+
+func (f *fakeBackend) Flows(_ context.Context, q flowstore.Filter) ([]flowstore.Record, error) {
+	return []flowstore.Record{{FlowID: 7, SrcVM: q.VM, DstPort: q.Port}}, nil
+}
+func (f *fakeBackend) Profile(_ context.Context, vm string) (Profile, error) {
+	return Profile{VM: VM{Name: vm}, Addresses: []string{"10.0.0.1"}}, nil
+}
+func (f *fakeBackend) Pcap(_ context.Context, q record.Query, w io.Writer) (int, error) {
+	if q.AlertID == "" {
+		return 0, errors.New("no such alert")
+	}
+	n, _ := w.Write([]byte("pcapng:" + q.AlertID))
+	return n, nil
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -60,6 +80,22 @@ func TestRoundTrip(t *testing.T) {
 	rep, err := c.Hook(ctx, HookEvent{Object: "qemu", Domain: "bad", Operation: "prepare", XML: "<domain/>"})
 	if err != nil || rep.Allow || fb.hook.XML != "<domain/>" {
 		t.Fatalf("Hook = %+v, %v (backend saw %+v)", rep, err, fb.hook)
+	}
+
+	flows, err := c.Flows(ctx, flowstore.Filter{VM: "web", Port: 80})
+	if err != nil || len(flows) != 1 || flows[0].SrcVM != "web" || flows[0].DstPort != 80 {
+		t.Fatalf("Flows = %+v, %v", flows, err)
+	}
+	prof, err := c.Profile(ctx, "db")
+	if err != nil || prof.VM.Name != "db" || prof.Addresses[0] != "10.0.0.1" {
+		t.Fatalf("Profile = %+v, %v", prof, err)
+	}
+	var buf bytes.Buffer
+	if _, err := c.Pcap(ctx, record.Query{AlertID: "a1"}, &buf); err != nil || buf.String() != "pcapng:a1" {
+		t.Fatalf("Pcap = %q, %v", buf.String(), err)
+	}
+	if _, err := c.Pcap(ctx, record.Query{}, &buf); err == nil || !strings.Contains(err.Error(), "no such alert") {
+		t.Fatalf("Pcap without alert = %v", err)
 	}
 
 	var got []string

@@ -11,6 +11,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/tapwatch/tapwatch/agent/flowstore"
+	"github.com/tapwatch/tapwatch/agent/record"
 )
 
 // Client talks to tapwatchd's control socket.
@@ -105,4 +110,54 @@ func (c *Client) Alerts(ctx context.Context, vm string, follow bool, fn func(lin
 		return nil
 	}
 	return sc.Err()
+}
+
+// Flows queries the flow store.
+func (c *Client) Flows(ctx context.Context, f flowstore.Filter) ([]flowstore.Record, error) {
+	q := url.Values{}
+	if f.VM != "" {
+		q.Set("vm", f.VM)
+	}
+	if !f.Since.IsZero() {
+		q.Set("since", f.Since.Format(time.RFC3339Nano))
+	}
+	if f.Peer.IsValid() {
+		q.Set("peer", f.Peer.String())
+	}
+	if f.Port != 0 {
+		q.Set("port", strconv.Itoa(int(f.Port)))
+	}
+	if f.Limit != 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var v []flowstore.Record
+	return v, c.do(ctx, http.MethodGet, "/v1/flows?"+q.Encode(), nil, &v)
+}
+
+// Profile returns what a VM really is on the network.
+func (c *Client) Profile(ctx context.Context, vm string) (Profile, error) {
+	var v Profile
+	return v, c.do(ctx, http.MethodGet, "/v1/vms/"+url.PathEscape(vm), nil, &v)
+}
+
+// Pcap writes the recorded packets q selects to w as pcapng.
+func (c *Client) Pcap(ctx context.Context, q record.Query, w io.Writer) (int64, error) {
+	b, err := json.Marshal(q)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://tapwatchd/v1/pcap", bytes.NewReader(b))
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("tapwatchd control socket %s: %w (is tapwatchd running?)", c.socket, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return 0, fmt.Errorf("tapwatchd pcap: %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	return io.Copy(w, resp.Body)
 }

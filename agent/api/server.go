@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/tapwatch/tapwatch/agent/flowstore"
+	"github.com/tapwatch/tapwatch/agent/record"
 )
 
 // Server serves a Backend on a unix socket.
@@ -52,6 +56,9 @@ func Listen(path, group string, b Backend) (*Server, error) {
 	mux.HandleFunc("GET /v1/status", s.status)
 	mux.HandleFunc("GET /v1/alerts", s.alerts)
 	mux.HandleFunc("POST /v1/hook", s.hook)
+	mux.HandleFunc("GET /v1/flows", s.flows)
+	mux.HandleFunc("GET /v1/vms/{name}", s.profile)
+	mux.HandleFunc("POST /v1/pcap", s.pcap)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
 }
@@ -149,5 +156,60 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
 				fl.Flush()
 			}
 		}
+	}
+}
+
+func (s *Server) flows(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var f flowstore.Filter
+	f.VM = q.Get("vm")
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			http.Error(w, "since: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		f.Since = t
+	}
+	if v := q.Get("peer"); v != "" {
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			http.Error(w, "peer: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		f.Peer = a
+	}
+	if v := q.Get("port"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil {
+			http.Error(w, "port: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		f.Port = uint16(n)
+	}
+	if v := q.Get("limit"); v != "" {
+		n, _ := strconv.Atoi(v)
+		f.Limit = n
+	}
+	v, err := s.backend.Flows(r.Context(), f)
+	writeJSON(w, v, err)
+}
+
+func (s *Server) profile(w http.ResponseWriter, r *http.Request) {
+	v, err := s.backend.Profile(r.Context(), r.PathValue("name"))
+	writeJSON(w, v, err)
+}
+
+// pcap streams a pcapng; errors after the first byte can only be logged by
+// the client noticing a short file, so the query is checked first.
+func (s *Server) pcap(w http.ResponseWriter, r *http.Request) {
+	var q record.Query
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&q); err != nil {
+		http.Error(w, "bad pcap query: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-pcapng")
+	if _, err := s.backend.Pcap(r.Context(), q, w); err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
 	}
 }

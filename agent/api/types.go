@@ -2,7 +2,11 @@ package api
 
 import (
 	"context"
+	"io"
 	"time"
+
+	"github.com/tapwatch/tapwatch/agent/flowstore"
+	"github.com/tapwatch/tapwatch/agent/record"
 )
 
 // NIC is one VM network interface as the agent sees it.
@@ -68,8 +72,21 @@ type HookReply struct {
 	Message string `json:"message,omitempty"`
 }
 
+// Profile is what a VM really is on the network, from its flows: the
+// services it answered on, the servers it used, the addresses it sent from,
+// beside what libvirt says it is.
+type Profile struct {
+	VM        VM                  `json:"vm"`
+	Addresses []string            `json:"addresses"`
+	Services  []flowstore.Service `json:"services"`
+}
+
 // Backend is what the daemon provides to the control socket.
 type Backend interface {
+	Flows(ctx context.Context, f flowstore.Filter) ([]flowstore.Record, error)
+	Profile(ctx context.Context, vm string) (Profile, error)
+	// Pcap writes the recorded packets q selects to w as pcapng.
+	Pcap(ctx context.Context, q record.Query, w io.Writer) (int, error)
 	VMs(ctx context.Context) ([]VM, error)
 	Status(ctx context.Context) (Status, error)
 	// Alerts returns recent EVE alert lines for vm ("" for all) and, when

@@ -10,5 +10,7 @@ func Default() *App {
 		ReplayCommand(),
 		RulesCommand(),
 		LabCommand(),
+		FlowsCommand(),
+		PcapCommand(),
 	)
 }

@@ -14,10 +14,13 @@ import (
 
 // VMsCommand is `tapwatch vms [--json]`.
 func VMsCommand() Command {
-	return Command{Name: "vms", Summary: "list VMs, their NICs, taps, hooks and counters", Run: runVMs}
+	return Command{Name: "vms", Summary: "list VMs, their NICs, taps, hooks and counters; vms show NAME: what it really does", Run: runVMs}
 }
 
 func runVMs(ctx context.Context, env *Env, args []string) int {
+	if len(args) > 0 && args[0] == "show" {
+		return runVMShow(ctx, env, args[1:])
+	}
 	fs := flag.NewFlagSet("vms", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	asJSON := fs.Bool("json", false, "print JSON")

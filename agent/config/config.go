@@ -22,6 +22,8 @@ type Config struct {
 	Control Control `yaml:"control"`
 	Hook    Hook    `yaml:"hook"`
 	Metrics Metrics `yaml:"metrics"`
+	Flows   Flows   `yaml:"flows"`
+	Record  Record  `yaml:"record"`
 	// Workers is the number of detection workers (0: one per CPU).
 	Workers int `yaml:"workers"`
 	// Profiles are named rule selections a VM's metadata can ask for.
@@ -83,6 +85,22 @@ type Hook struct {
 	Policy string `yaml:"policy"` // fail-open | fail-closed
 }
 
+// Flows is the local flow store behind `tapwatch flows` and `vms show`.
+type Flows struct {
+	Store     string        `yaml:"store"` // SQLite file; "" disables the store (EVE flow events stay)
+	MaxAge    time.Duration `yaml:"max-age"`
+	MaxSizeMB int           `yaml:"max-size-mb"`
+}
+
+// Record is per-VM packet recording (rolling pcapng segments).
+type Record struct {
+	Dir       string        `yaml:"dir"`
+	Mode      string        `yaml:"mode"` // default for VMs: off | alerts | all (a VM's <metadata> overrides)
+	BudgetMB  int           `yaml:"budget-mb"`
+	SegmentMB int           `yaml:"segment-mb"`
+	PreAlert  time.Duration `yaml:"pre-alert"`
+}
+
 // Metrics is the Prometheus endpoint.
 type Metrics struct {
 	Listen string `yaml:"listen"`
@@ -107,6 +125,8 @@ func Default() Config {
 		Outputs: Outputs{EVE: EVE{Path: "/var/log/tapwatch/eve.json", MaxSizeMB: 100, Keep: 5}},
 		Control: Control{Socket: "/run/tapwatch/tapwatch.sock", Group: "tapwatch"},
 		Hook:    Hook{Policy: "fail-open"},
+		Flows:   Flows{Store: "/var/lib/tapwatch/flows.db", MaxAge: 7 * 24 * time.Hour, MaxSizeMB: 1024},
+		Record:  Record{Dir: "/var/lib/tapwatch/pcap", Mode: "alerts", BudgetMB: 4096, SegmentMB: 64, PreAlert: 30 * time.Second},
 	}
 }
 
@@ -155,6 +175,11 @@ func (c *Config) validate(name string, data []byte) error {
 	}
 	if c.Capture.Snaplen < 64 || c.Capture.Snaplen > 65535 {
 		return bad("snaplen", fmt.Sprintf("%d is outside 64..65535", c.Capture.Snaplen))
+	}
+	switch c.Record.Mode {
+	case "off", "alerts", "all":
+	default:
+		return bad("mode", fmt.Sprintf("%q is not off, alerts or all", c.Record.Mode))
 	}
 	if c.Workers < 0 {
 		return bad("workers", "must not be negative")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tapwatch/tapwatch/rules/decode"
 	"github.com/tapwatch/tapwatch/rules/detect"
+	"github.com/tapwatch/tapwatch/rules/flow"
 )
 
 // Frame is one captured frame and where it was seen.
@@ -23,10 +24,14 @@ type Frame struct {
 // Handler receives what the workers find. Its methods run on worker
 // goroutines, concurrently.
 type Handler interface {
-	// Frame sees every frame before detection (hypervisor checks, counters).
-	Frame(fr *Frame, p *decode.Packet)
+	// Frame sees every frame after detection (hypervisor checks, recording),
+	// with its flow (nil for frames without one).
+	Frame(fr *Frame, p *decode.Packet, f *flow.Flow)
 	// Alert reports an alert and the frame that raised it.
 	Alert(a *detect.Alert, fr *Frame)
+	// FlowEnd reports a flow the worker retired, for flow records. The flow
+	// must not be kept after the call.
+	FlowEnd(f *flow.Flow, reason flow.EndReason)
 }
 
 // Stats counts pipeline activity.
@@ -110,9 +115,10 @@ func (p *Pipeline) run(w *worker) {
 	for fr := range w.in {
 		if eng := p.engine.Load(); eng != w.eng {
 			if w.det != nil {
-				w.det.Flush(emit, nil)
+				w.det.Flush(emit, p.h.FlowEnd)
 			}
 			w.eng, w.det = eng, eng.NewWorker()
+			w.det.SetFlowEnd(p.h.FlowEnd)
 		}
 		cur = fr
 		w.frames.Add(1)
@@ -123,14 +129,14 @@ func (p *Pipeline) run(w *worker) {
 		if !ok {
 			w.bad.Add(1)
 		}
-		p.h.Frame(fr, pkt)
 		t0 := time.Now()
 		insp.Run(w.det, fr.Zone, emit)
 		w.detect.Add(int64(time.Since(t0)))
+		p.h.Frame(fr, pkt, w.det.LastFlow())
 	}
 	if w.det != nil {
 		cur = &Frame{}
-		w.det.Flush(emit, nil)
+		w.det.Flush(emit, p.h.FlowEnd)
 	}
 }
 

@@ -52,6 +52,13 @@ func (x *Index) Inspect(tap string, frame []byte) []Finding {
 		if f, bad := x.inspectARP(own, frame[off:]); bad {
 			out = append(out, f)
 		}
+	case 0x86dd:
+		if len(frame) >= off+40 {
+			a := netip.AddrFrom16([16]byte(frame[off+8 : off+24]))
+			if !a.IsLinkLocalUnicast() {
+				x.Learn(a, own.MAC)
+			}
+		}
 	case 0x0800:
 		if len(frame) >= off+20 {
 			a := netip.AddrFrom4([4]byte(frame[off+12 : off+16]))

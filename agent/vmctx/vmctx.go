@@ -108,6 +108,17 @@ func (x *Index) Learn(addr netip.Addr, mac [6]byte) (prev [6]byte, conflict bool
 	return old, old != mac
 }
 
+// ByAddr returns the NIC that was seen sending from addr.
+func (x *Index) ByAddr(addr netip.Addr) (*Ref, bool) {
+	x.mu.Lock()
+	mac, ok := x.learned[addr.Unmap()]
+	x.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	return x.ByMAC(mac)
+}
+
 // Addresses lists the addresses mac was seen using.
 func (x *Index) Addresses(mac [6]byte) []netip.Addr {
 	x.mu.Lock()

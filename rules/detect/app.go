@@ -69,17 +69,8 @@ func (w *Worker) appEVE() map[string]any {
 	case w.curTx.tls != nil:
 		return map[string]any{"tls": w.curTx.tls.EVE()}
 	case w.curTx.dns != nil:
-		m := w.curTx.dns
-		if m.Response {
-			return map[string]any{"dns": map[string]any{"answer": m.EVE()}}
-		}
-		qs := m.EVEQueries()
-		l := make([]any, len(qs))
-		for i, q := range qs {
-			q["tx_id"] = w.curTx.TxID
-			l[i] = q
-		}
-		return map[string]any{"dns": map[string]any{"query": l}}
+		// Suricata 8 logs DNS alerts in its version 3 format.
+		return map[string]any{"dns": w.curTx.dns.EVEv3(w.curTx.TxID)}
 	}
 	return nil
 }

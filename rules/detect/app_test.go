@@ -68,7 +68,7 @@ alert dns any any -> any any (msg:"dotprefix"; dns.query; dotprefix; content:".e
 		}
 		if a.sid == 1 {
 			d, _ := a.app["dns"].(map[string]any)
-			if qs, _ := d["query"].([]any); len(qs) != 2 || a.txID != 0 {
+			if qs, _ := d["queries"].([]any); len(qs) != 2 || a.txID != 0 || d["type"] != "request" {
 				t.Errorf("alert dns object %v tx %d", a.app, a.txID)
 			}
 		}

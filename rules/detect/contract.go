@@ -60,8 +60,10 @@ type Options struct {
 	// "stream.reassembly.depth"); the engine reads what it understands:
 	// "action-order" (comma list, e.g. "pass,drop,reject,alert"),
 	// "packet-alert-max", "stream.midstream", "stream.midstream-policy",
-	// "exception-policy", "app-layer.protocols.http.enabled" ("no" turns
-	// the HTTP parser off).
+	// "exception-policy", "app-layer.protocols.{http,dns,tls}.enabled"
+	// ("no" turns that parser off), and the libhtp default-config's
+	// request-body-limit, response-body-limit and
+	// response-body-decompress-layer-limit.
 	Settings map[string]string
 }
 

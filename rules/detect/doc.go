@@ -9,6 +9,9 @@
 // without one are indexed by host network or port so a packet meets only
 // those its header can satisfy. A Worker owns a flow table shard, stream
 // sessions, threshold state and scratch space: Process does not allocate
-// per packet. App-layer parsers hand transaction buffers to
+// per packet. Every flow gets its app-layer protocol detected by content
+// (HTTP, TLS, DNS; any port), which alerts and flow records carry; the
+// HTTP, TLS and DNS parsers then run only when some rule needs them
+// (app_http.go, app_tls.go, app_dns.go) and hand transaction buffers to
 // Worker.InspectTx. Check implements `tapwatch rules check`.
 package detect

@@ -56,7 +56,8 @@ type Worker struct {
 	thresh     map[threshKey]*threshState
 	stats      Stats
 	lastExpire time.Time
-	onEnd      FlowEnd // SetFlowEnd: flows retired while processing
+	onEnd      FlowEnd    // SetFlowEnd: flows retired while processing
+	last       *flow.Flow // the flow of the last packet Process saw
 	curTx      *TxBuffers
 	tx         TxBuffers
 	curHTTP    *http.Tx // the HTTP transaction being inspected, for alert metadata
@@ -133,6 +134,7 @@ const expireEvery = time.Second
 // Process inspects p (already decoded) in zone, calling emit for each alert.
 func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdict {
 	w.stats.Packets++
+	w.last = nil
 	e := w.e
 	if p.IPVersion == 0 {
 		return VerdictPass
@@ -149,6 +151,7 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 		w.lastExpire = p.Timestamp
 	}
 	f, dir := w.table.Lookup(p, zone)
+	w.last = f
 	fs, fresh := flowStateNew(f)
 	if fresh && p.IsTCP() && p.TCPFlags&(decode.TCPSyn|decode.TCPAck) != decode.TCPSyn {
 		// A session picked up without its SYN: Suricata's midstream
@@ -535,6 +538,11 @@ func fwdMatch(c *csig, src, dst netip.Addr, sp, dp uint16) bool {
 // timeouts), for flow records; Flush reports the rest to its own callback.
 // The flow must not be kept after end returns: the table reuses it.
 func (w *Worker) SetFlowEnd(end FlowEnd) { w.onEnd = end }
+
+// LastFlow is the flow of the packet Process saw last (nil for packets
+// without one), valid until the next Process: the live pipeline uses it to
+// file recorded packets by flow.
+func (w *Worker) LastFlow() *flow.Flow { return w.last }
 
 // Flush retires every flow (end of capture).
 func (w *Worker) Flush(emit func(*Alert), end FlowEnd) {

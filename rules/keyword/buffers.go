@@ -63,6 +63,10 @@ var buffers = [...]BufferInfo{
 	// tls.version holds the negotiated version as two big-endian bytes; the
 	// tls.version keyword compares it (tls_legacy.go), it is not sticky.
 	{Name: "tls.version", App: "tls"},
+	// tls.validity holds the leaf certificate's notBefore and notAfter as
+	// big-endian Unix seconds, then whether it had expired and whether it
+	// was valid at the packet's time (tls_validity.go).
+	{Name: "tls.validity", App: "tls"},
 	{Name: "ja3.hash", App: "tls", Sticky: []string{"ja3.hash", "ja3_hash"}},
 	{Name: "ja3.string", App: "tls", Sticky: []string{"ja3.string", "ja3_string"}},
 	{Name: "ja3s.hash", App: "tls", Sticky: []string{"ja3s.hash", "ja3s_hash"}},

@@ -13,6 +13,11 @@ type Scratch struct {
 	Vars  [MaxVars]int64
 	runes []rune
 	steps int
+	// wide is 2 when runes holds the whole of the buffer Inspect is
+	// matching, widened for regexp2 (pcre.go), so backtracking over a pcre
+	// or several pcres on one buffer widen it once; 1 inside Inspect
+	// before that, 0 outside Inspect (no caching).
+	wide int8
 }
 
 // Inspect reports whether the ops (all on one buffer, in rule order) match
@@ -24,7 +29,10 @@ func Inspect(ops []Op, buf []byte, sc *Scratch) bool {
 		return true
 	}
 	sc.steps = 0
-	return inspect(ops, 0, buf, 0, sc) == 1
+	sc.wide = 1
+	ok := inspect(ops, 0, buf, 0, sc) == 1
+	sc.wide = 0
+	return ok
 }
 
 // nextRelative reports whether op i+1 depends on where op i matched, the
@@ -239,22 +247,43 @@ func index(hay, pat []byte, nocase bool) int {
 	} else if up >= 'a' && up <= 'z' {
 		up -= 'a' - 'A'
 	}
-	for i := 0; i+n <= len(hay); {
-		rest := hay[i : len(hay)-n+1]
-		j := bytes.IndexByte(rest, lo)
-		if up != lo {
-			if k := bytes.IndexByte(rest, up); k >= 0 && (j < 0 || k < j) {
-				j = k
+	last := len(hay) - n + 1 // candidate starts are below last
+	if last <= 0 {
+		return -1
+	}
+	// Next occurrence of each case of the first byte at or after i
+	// (-1: none left), each searched again only once passed, so a
+	// frequent case does not make us rescan for a rare one.
+	nl, nu := -2, -2
+	if up == lo {
+		nu = -1
+	}
+	for i := 0; i < last; {
+		if nl != -1 && nl < i {
+			if k := bytes.IndexByte(hay[i:last], lo); k >= 0 {
+				nl = i + k
+			} else {
+				nl = -1
 			}
+		}
+		if nu != -1 && nu < i {
+			if k := bytes.IndexByte(hay[i:last], up); k >= 0 {
+				nu = i + k
+			} else {
+				nu = -1
+			}
+		}
+		j := nl
+		if j < 0 || (nu >= 0 && nu < j) {
+			j = nu
 		}
 		if j < 0 {
 			return -1
 		}
-		i += j
-		if equalFoldASCII(hay[i:i+n], pat) {
-			return i
+		if equalFoldASCII(hay[j:j+n], pat) {
+			return j
 		}
-		i++
+		i = j + 1
 	}
 	return -1
 }

@@ -3,6 +3,7 @@ package keyword
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -201,13 +202,20 @@ func (p *Pcre) Find(buf []byte, start int, sc *Scratch) (int, int, bool) {
 		}
 		return start + loc[0], start + loc[1], true
 	}
-	// Latin-1 widening keeps byte offsets equal to rune offsets.
-	r := sc.runes[:0]
-	for _, c := range buf[start:] {
-		r = append(r, rune(c))
+	// Latin-1 widening keeps byte offsets equal to rune offsets. Inside
+	// Inspect the whole buffer is widened once; the match runs on the
+	// runes from start, as it would on a widened buf[start:].
+	if sc.wide != 2 || len(sc.runes) != len(buf) {
+		r := slices.Grow(sc.runes[:0], len(buf))[:len(buf)]
+		for i, c := range buf {
+			r[i] = rune(c)
+		}
+		sc.runes = r
+		if sc.wide == 1 {
+			sc.wide = 2
+		}
 	}
-	sc.runes = r
-	m, err := p.re2.FindRunesMatch(r)
+	m, err := p.re2.FindRunesMatch(sc.runes[start:])
 	if err != nil || m == nil {
 		return 0, 0, false
 	}

@@ -58,6 +58,11 @@ capture:
 outputs:
   eve:
     path: $WORK/eve.json
+flows:
+  store: $WORK/flows.db
+record:
+  dir: $WORK/pcap
+  mode: alerts
 control:
   socket: $SOCK
   group: ""

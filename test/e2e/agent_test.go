@@ -20,12 +20,16 @@ import (
 	"github.com/tapwatch/tapwatch/agent"
 	"github.com/tapwatch/tapwatch/agent/api"
 	"github.com/tapwatch/tapwatch/agent/config"
+	"github.com/tapwatch/tapwatch/agent/flowstore"
 	"github.com/tapwatch/tapwatch/agent/lab"
+	"github.com/tapwatch/tapwatch/agent/record"
+	"github.com/tapwatch/tapwatch/rules/decode"
 	"github.com/tapwatch/tapwatch/test/testutil"
 )
 
 type eveAlert struct {
 	EventType string `json:"event_type"`
+	AlertID   string `json:"alert_id"`
 	Alert     struct {
 		SID int `json:"signature_id"`
 	} `json:"alert"`
@@ -104,6 +108,9 @@ func TestAgentOnLab(t *testing.T) {
 	cfg.Control.Group = ""
 	cfg.Workers = 2
 	cfg.Metrics.Listen = freeLoopbackPort(t)
+	cfg.Flows.Store = filepath.Join(tmp, "flows.db")
+	cfg.Record.Dir = filepath.Join(tmp, "pcap")
+	cfg.Record.Mode = "all"
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	d, err := agent.New(cfg, agent.Options{DetachOnExit: true}, log)
 	if err != nil {
@@ -112,12 +119,17 @@ func TestAgentOnLab(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- d.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("daemon: %v", err)
+	stopped := false
+	stopDaemon := func() {
+		if !stopped {
+			stopped = true
+			stop()
+			if err := <-done; err != nil {
+				t.Errorf("daemon: %v", err)
+			}
 		}
-	}()
+	}
+	defer stopDaemon()
 
 	client := api.NewClient(cfg.Control.Socket)
 	waitFor(t, ctx, "3 VM taps and the uplink hooked", func() bool {
@@ -203,12 +215,69 @@ func TestAgentOnLab(t *testing.T) {
 		}
 	}
 
+	// The traversal alert's packets come back from the recorder, request
+	// bytes included, as a pcapng our own reader opens.
+	var traversalID string
+	for _, a := range readAlerts(t, cfg.Outputs.EVE.Path) {
+		if a.Alert.SID == 9900010 {
+			traversalID = a.AlertID
+		}
+	}
+	if traversalID == "" {
+		t.Fatal("alert 9900010 carries no alert_id")
+	}
+	pcapPath := filepath.Join(tmp, "alert.pcapng")
+	pf, err := os.Create(pcapPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Pcap(ctx, record.Query{AlertID: traversalID}, pf); err != nil {
+		t.Fatalf("pcap --alert %s: %v", traversalID, err)
+	}
+	pf.Close()
+	pr, err := decode.OpenPcap(pcapPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for {
+		data, _, err := pr.Next()
+		if err != nil {
+			break
+		}
+		found = found || bytes.Contains(data, []byte("GET /../../etc/passwd"))
+	}
+	pr.Close()
+	if !found {
+		t.Error("the exported pcapng lacks the traversal request")
+	}
+
 	var follow []string
 	fctx, fcancel := context.WithTimeout(ctx, 2*time.Second)
 	defer fcancel()
 	_ = client.Alerts(fctx, "attacker", false, func(l []byte) { follow = append(follow, string(l)) })
 	if len(follow) == 0 {
 		t.Error("tapwatch alerts --vm attacker returned nothing")
+	}
+
+	// Flows end at shutdown at the latest; each is in the store with its VMs.
+	stopDaemon()
+	fs, err := flowstore.Open(cfg.Flows.Store, flowstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	recs, err := fs.Query(ctx, flowstore.Filter{VM: "web", Port: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 {
+		t.Fatal("no flow of web on port 80 in the store")
+	}
+	for _, r := range recs {
+		if r.DstVM != "web" || r.SrcVM == "" || r.PktsToServer == 0 {
+			t.Errorf("flow record lacks its VMs or counters: %+v", r)
+		}
 	}
 }
 
