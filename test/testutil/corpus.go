@@ -36,6 +36,10 @@ func Corpus(tb testing.TB) string {
 	tb.Helper()
 	c := filepath.Join(RepoRoot(tb), "..", "shared", "corpus")
 	requirePath(tb, c, "corpus")
+	// Walks do not enter a symlinked root: hand out the real directory.
+	if r, err := filepath.EvalSymlinks(c); err == nil {
+		c = r
+	}
 	return c
 }
 
