@@ -100,7 +100,15 @@ func TestAgentOnLab(t *testing.T) {
 	cfg := config.Default()
 	cfg.Host = "e2e-host"
 	cfg.Libvirt.URI = l.URI()
-	cfg.Rules.Files = []string{filepath.Join(testutil.RepoRoot(t), "deploy/rules/tapwatch.rules")}
+	shipped, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "deploy/rules/tapwatch.rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rulesPath := filepath.Join(tmp, "tapwatch.rules")
+	if err := os.WriteFile(rulesPath, shipped, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Rules.Files = []string{rulesPath}
 	cfg.Rules.AddressGroups = map[string]string{"HOME_NET": "[10.77.0.0/24]"}
 	cfg.Capture.BPFFS = filepath.Join(bpffs, "tapwatch")
 	cfg.Outputs.EVE.Path = filepath.Join(tmp, "eve.json")
@@ -250,6 +258,22 @@ func TestAgentOnLab(t *testing.T) {
 	pr.Close()
 	if !found {
 		t.Error("the exported pcapng lacks the traversal request")
+	}
+
+	// SIGHUP's reload swaps in a new engine without touching the hooks; a
+	// broken rule is reported and the rest load.
+	before, _ := client.Status(ctx)
+	extra := "alert udp any any -> any 9 (msg:\"e2e reload\"; content:\"x\"; sid:9999001;)\nalert udp any any -> (sid:9999002;)\n"
+	if err := os.WriteFile(rulesPath, append(shipped, extra...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := client.Status(ctx)
+	if after.RulesLoaded != before.RulesLoaded+1 || after.RulesFailed != before.RulesFailed+1 || len(after.Hooks) != len(before.Hooks) {
+		t.Errorf("reload: rules %d/%d -> %d/%d, hooks %d -> %d", before.RulesLoaded, before.RulesFailed,
+			after.RulesLoaded, after.RulesFailed, len(before.Hooks), len(after.Hooks))
 	}
 
 	var follow []string
