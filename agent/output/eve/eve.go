@@ -2,6 +2,7 @@ package eve
 
 import (
 	"io"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -497,13 +498,8 @@ func appendTunnel(b []byte, p *decode.Packet) []byte {
 }
 
 func appendMetadata(b []byte, m map[string][]string) []byte {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	b = append(b, '{')
-	for i, k := range keys {
+	for i, k := range slices.Sorted(maps.Keys(m)) {
 		if i > 0 {
 			b = append(b, ',')
 		}

@@ -3,6 +3,7 @@ package eve
 import (
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"math"
 	"net/netip"
 	"slices"
@@ -198,13 +199,8 @@ func appendValue(b []byte, v any) []byte {
 		}
 		return append(b, x...)
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
 		b = append(b, '{')
-		for i, k := range keys {
+		for i, k := range slices.Sorted(maps.Keys(x)) {
 			if i > 0 {
 				b = append(b, ',')
 			}
