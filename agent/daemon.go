@@ -54,6 +54,8 @@ type Daemon struct {
 	rec    *reconciler
 	flows  *flowstore.Store
 	pcaps  *record.Recorder
+	// changes reports VMs' new services and peers (changes.go).
+	changes *changeDetector
 
 	rulesMu     sync.Mutex
 	rulesLoaded int

@@ -39,6 +39,7 @@ func (d *Daemon) openRNA() error {
 		}
 		d.pcaps = rec
 	}
+	d.openChanges()
 	return nil
 }
 
@@ -101,6 +102,7 @@ func (d *Daemon) FlowEnd(f *flow.Flow, reason flow.EndReason) {
 		extra = append(extra, eve.Field{Key: "vm", Value: v})
 	}
 	_ = d.eveOut.WriteFlow(f, reason, extra...)
+	d.noteChanges(f, src, dst)
 	if d.flows == nil {
 		return
 	}

@@ -59,6 +59,7 @@ func Listen(path, group string, b Backend) (*Server, error) {
 	mux.HandleFunc("GET /v1/flows", s.flows)
 	mux.HandleFunc("GET /v1/vms/{name}", s.profile)
 	mux.HandleFunc("POST /v1/pcap", s.pcap)
+	mux.HandleFunc("GET /v1/changes", s.changes)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
 }

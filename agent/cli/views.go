@@ -14,12 +14,15 @@ import (
 
 // VMsCommand is `tapwatch vms [--json]`.
 func VMsCommand() Command {
-	return Command{Name: "vms", Summary: "list VMs, their NICs, taps, hooks and counters; vms show NAME: what it really does", Run: runVMs}
+	return Command{Name: "vms", Summary: "list VMs, their NICs, taps, hooks and counters; vms show NAME: what it really does; vms diff [--since DUR] [NAME]: what changed", Run: runVMs}
 }
 
 func runVMs(ctx context.Context, env *Env, args []string) int {
 	if len(args) > 0 && args[0] == "show" {
 		return runVMShow(ctx, env, args[1:])
+	}
+	if len(args) > 0 && args[0] == "diff" {
+		return runVMDiff(ctx, env, args[1:])
 	}
 	fs := flag.NewFlagSet("vms", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)

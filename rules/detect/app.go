@@ -125,7 +125,7 @@ func (w *Worker) InspectTx(p *decode.Packet, f *flow.Flow, dir flow.Dir, tx *TxB
 				}
 			}
 		} else if len(tx.bufs[b]) > 0 {
-			m.Scan(tx.bufs[b], &w.msc, w.onHit)
+			w.scanTxBuf(b, m, g.mpmMax[b], tx.bufs[b]) // txscan.go
 		}
 	}
 	slices.Sort(w.cands)

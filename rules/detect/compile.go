@@ -76,6 +76,8 @@ type csig struct {
 // group is the prefilter for one protocol bucket.
 type group struct {
 	mpm [keyword.NumBuffers]*mpm.Matcher
+	// mpmMax is the longest pattern of each matcher (Matcher.MaxLen).
+	mpmMax [keyword.NumBuffers]int
 	// Sigs evaluated without a prefilter hit: those naming a few
 	// destination (or, failing that, source) ports are listed under each
 	// port, so a packet meets only the ones its ports can satisfy.
@@ -87,6 +89,9 @@ type group struct {
 	// v6 holds the address-indexed rules that also name IPv6 hosts; they
 	// are candidates for every IPv6 packet.
 	v6       []uint32
+	// v6Src, v6Dst index the others of those by the first 32 bits of
+	// the IPv6 hosts they name (prefilter_v6.go).
+	v6Src, v6Dst map[uint32][]uint32
 	bySrcNet [len(netShifts)]map[uint32][]uint32
 	byDstNet [len(netShifts)]map[uint32][]uint32
 	// appSub indexes the prefilter-less rules that inspect app-layer
@@ -239,6 +244,7 @@ func Compile(rs []*rules.Rule, opts Options) (*Engine, error) {
 	}
 	e.buildGroups()
 	e.internAddrs()
+	e.internMetadata() // compile_meta.go
 	for _, c := range e.sigs {
 		for _, o := range c.payload {
 			if n := len(o.Pat) - 1; o.Kind == keyword.OpContent && n > e.streamBack {
@@ -442,6 +448,7 @@ func (e *Engine) buildGroups() {
 		for i := range bld {
 			if bld[i].Len() > 0 {
 				g.mpm[i] = bld[i].Build()
+				g.mpmMax[i] = g.mpm[i].MaxLen()
 			}
 		}
 		if pkt.Len() > 0 {
@@ -509,14 +516,14 @@ func (g *group) addNet(r *rules.Rule, id uint32, from, to int) bool {
 		if blocks, v6, ok := r.Src.Blocks(sh, maxNetBlocks); ok {
 			g.bySrcNet[i] = addIndex(g.bySrcNet[i], blocks, id)
 			if v6 {
-				g.v6 = append(g.v6, id)
+				g.addV6(r.Src, id, true)
 			}
 			return true
 		}
 		if blocks, v6, ok := r.Dst.Blocks(sh, maxNetBlocks); ok {
 			g.byDstNet[i] = addIndex(g.byDstNet[i], blocks, id)
 			if v6 {
-				g.v6 = append(g.v6, id)
+				g.addV6(r.Dst, id, false)
 			}
 			return true
 		}

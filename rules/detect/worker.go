@@ -52,6 +52,10 @@ type Worker struct {
 	hits  []hit
 	alert Alert
 	onHit func(uint32)
+	// transaction buffer prefilter cache (txscan.go)
+	txScan []txScan
+	rec    []uint32
+	onRec  func(uint32)
 
 	thresh     map[threshKey]*threshState
 	stats      Stats
@@ -260,10 +264,16 @@ func (w *Worker) addAlways(g *group, p *decode.Packet, appOnly bool) {
 			return
 		}
 	}
-	var lists [4 + 2*len(netShifts)][]uint32
+	var lists [6 + 2*len(netShifts)][]uint32
 	lists[0] = g.always
 	if p.IPVersion == 6 {
 		lists[len(lists)-1] = g.v6
+		if k, ok := v6Key(p.SrcIP); ok && g.v6Src != nil {
+			lists[len(lists)-2] = g.v6Src[k]
+		}
+		if k, ok := v6Key(p.DstIP); ok && g.v6Dst != nil {
+			lists[len(lists)-3] = g.v6Dst[k]
+		}
 	}
 	if g.byDst != nil {
 		lists[1] = g.byDst[p.DstPort]

@@ -232,11 +232,13 @@ func filterShort(raw *[1 << 16 / 64]uint64, buf []byte, i int, cand *[candCap]ui
 	return n, i
 }
 
-// scanOne only needs to know which bytes occur. A few candidate bytes are
-// cheapest with one vectorised IndexByte each; many take one pass that
-// records every byte present.
+// scanOne only needs to know which bytes occur. Up to oneIndexMax
+// candidate bytes are cheapest with one vectorised IndexByte each (it stops
+// at the first occurrence, and a byte that is absent costs a pass at
+// vector width, where recording every byte costs about one cycle per
+// byte); more take that one recording pass.
 func (m *Matcher) scanOne(buf []byte, s *Scratch, gen uint32, hit func(id uint32)) {
-	if len(m.oneVals) <= 8 {
+	if len(m.oneVals) <= oneIndexMax {
 		for k, c := range m.oneVals {
 			if bytes.IndexByte(buf, c) >= 0 {
 				m.reportOne(k, s, gen, hit)
@@ -254,6 +256,10 @@ func (m *Matcher) scanOne(buf []byte, s *Scratch, gen uint32, hit func(id uint32
 		}
 	}
 }
+
+// oneIndexMax is how many distinct 1-byte patterns scanOne looks up one
+// IndexByte each.
+const oneIndexMax = 32
 
 func (m *Matcher) reportOne(k int, s *Scratch, gen uint32, hit func(id uint32)) {
 	for _, pi := range m.onePats[m.oneStart[k]:m.oneStart[k+1]] {

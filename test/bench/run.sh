@@ -79,3 +79,8 @@ if [[ $EUID -eq 0 ]]; then
 	echo "== eBPF datapath: veth between namespaces, without and with the program (interleaved)"
 	go test -run '^$' -bench . -count 1 ./vswitch 2>&1 | grep -E '^(Benchmark|ok)' || true
 fi
+
+echo
+echo "== recording mode all vs off on the live pipeline (all/off: CPU-time packet rate ratio, aim >= 0.8; idx-bytes/pkt)"
+go test -run '^$' -bench BenchmarkPipelineRecord -benchtime 300000x -count 1 ./agent/pipeline 2>&1 | grep -E '^(Benchmark|ok)' || true
+TAPWATCH_BENCH_RULES="$CORPUS/rules/et-open" go test -run '^$' -bench BenchmarkPipelineRecord -benchtime 200000x -count 1 ./agent/pipeline 2>&1 | grep -E '^(Benchmark|ok)' || true

@@ -65,7 +65,31 @@ no_default_autostart() {
 	done
 }
 
+# /dev/kvm here may be root-only (no udev). libvirt probes QEMU as root (KVM works) but checks its
+# capability cache as the QEMU user (KVM unusable): the cache never validates and every define,
+# start or capabilities lookup re-probes QEMU twice (~4 s each; a `virsh define` took 44 s). Give
+# /dev/kvm Debian's udev mode (root:kvm 0660) for the test; down restores what it was.
+kvm_perms() {
+	[[ -c /dev/kvm ]] && getent group kvm >/dev/null || return 0
+	[[ -f $STATE/kvm-perms ]] && return 0
+	local cur
+	cur=$(stat -c '%U:%G %a' /dev/kvm)
+	[[ $cur == "root:kvm 660" ]] && return 0
+	echo "$cur" >"$STATE/kvm-perms"
+	chown root:kvm /dev/kvm
+	chmod 0660 /dev/kvm
+	log "/dev/kvm was $cur; now root:kvm 660 (restored by down)"
+}
+
+kvm_perms_restore() {
+	[[ -f $STATE/kvm-perms ]] || return 0
+	local owner mode
+	read -r owner mode <"$STATE/kvm-perms"
+	chown "$owner" /dev/kvm && chmod "$mode" /dev/kvm && rm -f "$STATE/kvm-perms"
+}
+
 up() {
+	kvm_perms
 	# 1. libvirt, unless a libvirtd already serves qemu:///system (then it is not ours to stop).
 	if virsh -q -c qemu:///system uri >/dev/null 2>&1; then
 		log "libvirtd already running; using it"
@@ -188,6 +212,7 @@ down() {
 		rm -f "$STATE/cgroups-before"
 	fi
 	rm -f /var/log/libvirt/qemu/"$DOMAIN".log*
+	kvm_perms_restore
 	# A domain definition left behind when libvirtd could not undefine it (it is not running now,
 	# unless it was not ours).
 	if [[ -f $STATE/defined ]] && ! timeout 10 virsh -q -c qemu:///system uri >/dev/null 2>&1; then

@@ -360,19 +360,34 @@ func domainXML(kernel, initrd, consoleLog string) string {
 `, domName, domUUID, kernel, initrd, guestIP, peerIP, peerPort, bridge, guestMAC, srcTap, consoleLog)
 }
 
-func TestQEMU(t *testing.T) {
+// qenv is what every test here shares: a built guest, a state directory and the binaries.
+type qenv struct {
+	root, vmDir    string
+	kernel, initrd string
+	state          string // /tmp/twq-e2e-*: logs, configs, sockets; removed unless TWQ_KEEP
+	consoleDir     string // serial logs (QEMU runs as libvirt-qemu: mode 0777)
+	binDir         string // tapwatch and tapwatchd built from this tree
+	hostSh         string
+}
+
+// setupQEMU checks the machine, takes the lock every test of this package shares (they use the
+// same bridge, namespace, domain names and the host's libvirtd), builds the guest and the
+// binaries, and makes the state directory. Its cleanups run last: the lock is released after
+// every other cleanup of the test.
+func setupQEMU(t *testing.T) *qenv {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		skipOrFatal(t, "needs root: libvirtd, QEMU, bridges, network namespaces and eBPF")
 	}
 	if testing.Short() {
 		t.Skip("QEMU/libvirt end-to-end test skipped in -short mode")
 	}
-	testStart := time.Now()
-	root := repoRoot(t)
-	vmDir := filepath.Join(root, "test", "vm")
+	e := &qenv{root: repoRoot(t)}
+	e.vmDir = filepath.Join(e.root, "test", "vm")
+	e.hostSh = filepath.Join(e.vmDir, "host.sh")
 
-	// 1. Packages, guest, binaries.
-	if out, err := runErr(10*time.Minute, "bash", filepath.Join(root, "deploy/scripts/install-deps.sh"), "--all"); err != nil {
+	// Packages, guest, binaries.
+	if out, err := runErr(10*time.Minute, "bash", filepath.Join(e.root, "deploy/scripts/install-deps.sh"), "--all"); err != nil {
 		skipOrFatal(t, "install-deps.sh --all: %v\n%s", err, out)
 	}
 	for _, bin := range []string{"virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "unshare", "ip", "python3"} {
@@ -383,78 +398,198 @@ func TestQEMU(t *testing.T) {
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
 		skipOrFatal(t, "no /dev/net/tun: libvirt cannot create taps")
 	}
-	// Another run of this test would share the bridge, namespace and domain names.
+	// Another run of a test of this package (this or another process) would share the bridge,
+	// namespace, domain names and libvirtd.
 	lock, err := os.OpenFile("/run/tapwatch-e2e-qemu.lock", os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { lock.Close() }) // registered first, so released after every other cleanup
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		t.Log("another TestQEMU holds /run/tapwatch-e2e-qemu.lock; waiting")
+		t.Log("another QEMU e2e test holds /run/tapwatch-e2e-qemu.lock; waiting")
 		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	phase := time.Now()
-	out := run(t, 10*time.Minute, "bash", filepath.Join(vmDir, "build-guest.sh"))
-	var kernel, initrd string
+	out := run(t, 10*time.Minute, "bash", filepath.Join(e.vmDir, "build-guest.sh"))
 	for _, l := range strings.Split(out, "\n") {
 		if v, ok := strings.CutPrefix(l, "KERNEL="); ok {
-			kernel = v
+			e.kernel = v
 		}
 		if v, ok := strings.CutPrefix(l, "INITRD="); ok {
-			initrd = v
+			e.initrd = v
 		}
 	}
-	if kernel == "" || initrd == "" {
+	if e.kernel == "" || e.initrd == "" {
 		t.Fatalf("build-guest.sh printed no KERNEL=/INITRD=:\n%s", out)
 	}
-	t.Logf("guest: %s %s (%.1fs)", kernel, initrd, time.Since(phase).Seconds())
+	t.Logf("guest: %s %s (%.1fs)", e.kernel, e.initrd, time.Since(phase).Seconds())
 
-	state, err := os.MkdirTemp("/tmp", "twq-e2e-")
-	if err != nil {
+	if e.state, err = os.MkdirTemp("/tmp", "twq-e2e-"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if os.Getenv("TWQ_KEEP") != "" {
-			t.Logf("TWQ_KEEP: state left in %s (tapwatchd.log, eve.json, peer.log, console/, libvirtd logs)", state)
+			t.Logf("TWQ_KEEP: state left in %s (tapwatchd.log, eve.json, peer.log, console/, libvirtd logs)", e.state)
 			return
 		}
-		os.RemoveAll(state)
+		os.RemoveAll(e.state)
 	})
-	if err := os.Chmod(state, 0o755); err != nil {
+	if err := os.Chmod(e.state, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	consoleDir := filepath.Join(state, "console")
-	if err := os.Mkdir(consoleDir, 0o777); err != nil {
+	e.consoleDir = filepath.Join(e.state, "console")
+	if err := os.Mkdir(e.consoleDir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(consoleDir, 0o777) // QEMU runs as libvirt-qemu
+	os.Chmod(e.consoleDir, 0o777) // QEMU runs as libvirt-qemu
 
 	phase = time.Now()
-	binDir := filepath.Join(state, "bin")
+	e.binDir = filepath.Join(e.state, "bin")
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = "/usr/local/go/bin/go"
 	}
-	build := exec.Command(goBin, "build", "-o", binDir+"/", "./agent/cmd/tapwatch", "./agent/cmd/tapwatchd")
-	build.Dir = root
+	build := exec.Command(goBin, "build", "-o", e.binDir+"/", "./agent/cmd/tapwatch", "./agent/cmd/tapwatchd")
+	build.Dir = e.root
 	if b, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
 	t.Logf("built tapwatchd and tapwatch (%.1fs)", time.Since(phase).Seconds())
+	return e
+}
 
-	// 2. Host: libvirt daemons, bridge, peer namespace. Teardown first, so a half setup goes too.
-	hostSh := filepath.Join(vmDir, "host.sh")
+// hostUp runs host.sh up (libvirtd, bridge, peer namespace) and registers host.sh down.
+func (e *qenv) hostUp(t *testing.T) {
+	t.Helper()
 	t.Cleanup(func() {
-		if out, err := runErr(2*time.Minute, "bash", hostSh, "down", state); err != nil {
+		if out, err := runErr(2*time.Minute, "bash", e.hostSh, "down", e.state); err != nil {
 			t.Errorf("host.sh down: %v\n%s", err, out)
 		}
 	})
-	phase = time.Now()
-	run(t, time.Minute, "bash", hostSh, "up", state)
-	out = run(t, time.Minute, "bash", hostSh, "dst-up", state)
+	run(t, time.Minute, "bash", e.hostSh, "up", e.state)
+}
+
+// writeRules writes the guest marker rule and returns its path.
+func (e *qenv) writeRules(t *testing.T) string {
+	t.Helper()
+	rules := filepath.Join(e.state, "twq.rules")
+	if err := os.WriteFile(rules, []byte(fmt.Sprintf(
+		"alert udp any any -> any %d (msg:\"tapwatch e2e guest marker\"; content:\"TWQMARK\"; sid:%d; rev:1;)\n",
+		peerPort, markerSID)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return rules
+}
+
+// agentProc is a tapwatchd the test started.
+type agentProc struct {
+	cmd     *exec.Cmd
+	done    chan error
+	logPath string
+	logF    *os.File
+	sock    string
+	stopped bool // stopped on purpose by the test
+}
+
+// startTapwatchd starts tapwatchd with cfgPath, logging to logPath, and waits until its
+// control socket answers with libvirt connected and rules loaded. Its cleanup stops it (a
+// tapwatchd that exited on its own is an error) and, when the test failed, logs the tails of
+// tapwatchd's and libvirtd's logs.
+func (e *qenv) startTapwatchd(t *testing.T, cfgPath, sock, logPath, bpffs string) (*agentProc, api.Status) {
+	t.Helper()
+	logF, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &agentProc{logPath: logPath, logF: logF, sock: sock, done: make(chan error, 1)}
+	d.cmd = exec.Command(filepath.Join(e.binDir, "tapwatchd"), "--config", cfgPath, "--detach-on-exit")
+	d.cmd.Stdout, d.cmd.Stderr = logF, logF
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		// Registered after host.sh down, so it runs before it: the agent goes first.
+		if !d.stopped {
+			select {
+			case err := <-d.done:
+				d.done <- err
+				t.Errorf("tapwatchd exited during the test: %v", err)
+			default:
+			}
+			d.stop(t)
+		}
+		logF.Close()
+		os.RemoveAll(bpffs)
+		if t.Failed() {
+			if b, err := os.ReadFile(logPath); err == nil {
+				t.Logf("tapwatchd log (last 6000 bytes):\n%s", tail(string(b), 6000))
+			}
+			for _, f := range []string{"libvirtd.log", "dst-libvirtd.log"} {
+				if b, err := os.ReadFile(filepath.Join(e.state, f)); err == nil {
+					t.Logf("%s (last 3000 bytes):\n%s", f, tail(string(b), 3000))
+				}
+			}
+		}
+	})
+	cli := api.NewClient(sock)
+	var st api.Status
+	if !waitFor(60*time.Second, func() bool {
+		select {
+		case err := <-d.done:
+			d.done <- err
+			return true
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		var err error
+		st, err = cli.Status(ctx)
+		return err == nil && st.Libvirt == "connected"
+	}) || st.Libvirt != "connected" {
+		b, _ := os.ReadFile(logPath)
+		t.Fatalf("tapwatchd not ready in 60s (libvirt %q):\n%s", st.Libvirt, tail(string(b), 4000))
+	}
+	if st.RulesLoaded < 1 {
+		t.Fatalf("tapwatchd loaded %d rules (%d failed)", st.RulesLoaded, st.RulesFailed)
+	}
+	return d, st
+}
+
+// stop sends SIGTERM and waits up to 15 s, then kills. Safe to call twice.
+func (d *agentProc) stop(t *testing.T) {
+	t.Helper()
+	d.stopped = true
+	select {
+	case err := <-d.done:
+		d.done <- err
+		return
+	default:
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.done:
+		d.done <- err
+	case <-time.After(15 * time.Second):
+		t.Errorf("tapwatchd did not stop on SIGTERM within 15s; killing")
+		d.cmd.Process.Kill()
+		d.done <- <-d.done
+	}
+}
+
+func TestQEMU(t *testing.T) {
+	testStart := time.Now()
+	e := setupQEMU(t)
+	state, consoleDir, binDir := e.state, e.consoleDir, e.binDir
+	kernel, initrd := e.kernel, e.initrd
+
+	// 2. Host: libvirt daemons, bridge, peer namespace. Teardown first, so a half setup goes too.
+	phase := time.Now()
+	e.hostUp(t)
+	out := run(t, time.Minute, "bash", e.hostSh, "dst-up", state)
 	var dstURI string
 	for _, l := range strings.Split(out, "\n") {
 		if v, ok := strings.CutPrefix(l, "DST_URI="); ok {
@@ -471,12 +606,7 @@ func TestQEMU(t *testing.T) {
 		dstURI, bridge, peerIP, peerPort, time.Since(phase).Seconds())
 
 	// 3. tapwatchd against qemu:///system.
-	rules := filepath.Join(state, "twq.rules")
-	if err := os.WriteFile(rules, []byte(fmt.Sprintf(
-		"alert udp any any -> any %d (msg:\"tapwatch e2e guest marker\"; content:\"TWQMARK\"; sid:%d; rev:1;)\n",
-		peerPort, markerSID)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rules := e.writeRules(t)
 	sock := filepath.Join(state, "tapwatch.sock")
 	evePath := filepath.Join(state, "eve.json")
 	bpffs := fmt.Sprintf("/sys/fs/bpf/tapwatch-e2e-qemu-%d", os.Getpid())
@@ -509,66 +639,8 @@ control:
 		t.Fatal(err)
 	}
 	logPath := filepath.Join(state, "tapwatchd.log")
-	logF, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	daemon := exec.Command(filepath.Join(binDir, "tapwatchd"), "--config", cfgPath, "--detach-on-exit")
-	daemon.Stdout, daemon.Stderr = logF, logF
-	if err := daemon.Start(); err != nil {
-		t.Fatal(err)
-	}
-	daemonDone := make(chan error, 1)
-	go func() { daemonDone <- daemon.Wait() }()
-	t.Cleanup(func() {
-		// Registered after host.sh down, so it runs before it: the agent goes first.
-		select {
-		case err := <-daemonDone:
-			t.Errorf("tapwatchd exited during the test: %v", err)
-		default:
-			daemon.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-daemonDone:
-			case <-time.After(15 * time.Second):
-				t.Errorf("tapwatchd did not stop on SIGTERM within 15s; killing")
-				daemon.Process.Kill()
-				<-daemonDone
-			}
-		}
-		logF.Close()
-		os.RemoveAll(bpffs)
-		if t.Failed() {
-			if b, err := os.ReadFile(logPath); err == nil {
-				t.Logf("tapwatchd log (last 6000 bytes):\n%s", tail(string(b), 6000))
-			}
-			for _, f := range []string{"libvirtd.log", "dst-libvirtd.log"} {
-				if b, err := os.ReadFile(filepath.Join(state, f)); err == nil {
-					t.Logf("%s (last 3000 bytes):\n%s", f, tail(string(b), 3000))
-				}
-			}
-		}
-	})
+	daemon, st := e.startTapwatchd(t, cfgPath, sock, logPath, bpffs)
 	cli := api.NewClient(sock)
-	var st api.Status
-	if !waitFor(60*time.Second, func() bool {
-		select {
-		case err := <-daemonDone:
-			daemonDone <- err
-			return true
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		var err error
-		st, err = cli.Status(ctx)
-		return err == nil && st.Libvirt == "connected"
-	}) || st.Libvirt != "connected" {
-		b, _ := os.ReadFile(logPath)
-		t.Fatalf("tapwatchd not ready in 60s (libvirt %q):\n%s", st.Libvirt, tail(string(b), 4000))
-	}
-	if st.RulesLoaded < 1 {
-		t.Fatalf("tapwatchd loaded %d rules (%d failed)", st.RulesLoaded, st.RulesFailed)
-	}
 	ctx, stopTail := context.WithCancel(context.Background())
 	defer stopTail()
 	eve := &eveTail{}
@@ -691,12 +763,12 @@ control:
 
 	// 6. Hooks: each tap hooked once per direction, in the agent and in the kernel.
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
-	st, err = cli.Status(ctx2)
+	st, err := cli.Status(ctx2)
 	cancel2()
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkHooks(t, st, logPath, bpffs, daemon.Process.Pid)
+	checkHooks(t, st, logPath, bpffs, daemon.cmd.Process.Pid)
 
 	// 7. Stop the guest, let the agent drain, then account for every datagram.
 	run(t, time.Minute, "virsh", "-q", "-c", dstURI, "destroy", domName)
