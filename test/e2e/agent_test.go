@@ -303,6 +303,12 @@ func TestAgentOnLab(t *testing.T) {
 			t.Errorf("flow record lacks its VMs or counters: %+v", r)
 		}
 	}
+	// web answering HTTP for the first time is a change worth an event.
+	eveData, _ := os.ReadFile(cfg.Outputs.EVE.Path)
+	if !bytes.Contains(eveData, []byte(`"event_type":"tapwatch_change","kind":"new_service"`)) ||
+		!bytes.Contains(eveData, []byte(`"name":"web","role":"dst"`)) {
+		t.Error("no tapwatch_change new_service event for web")
+	}
 }
 
 func freeLoopbackPort(t *testing.T) string {
