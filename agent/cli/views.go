@@ -165,6 +165,10 @@ func FormatAlert(line []byte) string {
 	if len(vms) > 0 {
 		vmText = "vm=" + strings.Join(vms, ",")
 	}
-	return fmt.Sprintf("%s [%d:%d] %s {%s} %s:%d -> %s:%d  %s %s", ev.Timestamp, ev.Alert.SID, ev.Alert.Rev,
-		ev.Alert.Signature, ev.Proto, ev.SrcIP, ev.SrcPort, ev.DestIP, ev.DestPort, vmText, ev.Alert.Action)
+	where := fmt.Sprintf("{%s} %s:%d -> %s:%d", ev.Proto, ev.SrcIP, ev.SrcPort, ev.DestIP, ev.DestPort)
+	if ev.SrcIP == "" {
+		where = "{link layer}" // hypervisor findings on ARP or spoofed frames carry no IP tuple
+	}
+	return fmt.Sprintf("%s [%d:%d] %s %s  %s %s", ev.Timestamp, ev.Alert.SID, ev.Alert.Rev,
+		ev.Alert.Signature, where, vmText, ev.Alert.Action)
 }

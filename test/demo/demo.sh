@@ -97,6 +97,14 @@ sleep 2
 step "tapwatch vms"
 "$BIN/tapwatch" vms
 
+step "the packets of the path traversal alert (tapwatch pcap --alert), replayed offline"
+ALERT_ID=$(grep -m1 '"signature_id":9900010' "$WORK/eve.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["alert_id"])' || true)
+if [[ -n $ALERT_ID ]]; then
+	"$BIN/tapwatch" pcap --alert "$ALERT_ID" -w "$WORK/traversal.pcapng"
+	"$BIN/tapwatch" replay --no-progress -r "$WORK/traversal.pcapng" -S "$ROOT/deploy/rules/tapwatch.rules" \
+		--set vars.address-groups.HOME_NET=10.77.0.0/24 -l "$WORK/replay" | grep -E '^(packets|alerts):|\[1:99' | sed -e 's/^/  /'
+fi
+
 step "what was detected"
 fail=0
 expect() { # sid vm what
