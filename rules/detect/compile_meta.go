@@ -14,7 +14,7 @@ import (
 func (e *Engine) internMetadata() {
 	vals := map[string][]string{}
 	keys := map[string]string{}
-	var kb strings.Builder
+	var kb []byte
 	for _, c := range e.sigs {
 		md := c.sig.Metadata
 		if len(md) == 0 {
@@ -22,19 +22,18 @@ func (e *Engine) internMetadata() {
 		}
 		out := make(map[string][]string, len(md))
 		for k, v := range md {
-			kb.Reset()
+			kb = kb[:0]
 			for _, s := range v {
-				kb.WriteString(s)
-				kb.WriteByte(0)
+				kb = append(append(kb, s...), 0)
 			}
-			sv, ok := vals[kb.String()]
+			sv, ok := vals[string(kb)]
 			if !ok {
 				sv = make([]string, len(v))
 				for i, s := range v {
 					sv[i] = strings.Clone(s)
 				}
 				sv = slices.Clip(sv)
-				vals[strings.Clone(kb.String())] = sv
+				vals[string(kb)] = sv
 			}
 			ck, ok := keys[k]
 			if !ok {

@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -26,7 +25,7 @@ func (e *Engine) internAddrs() {
 	// variables), so the copies are freed.
 	intern := func(key string, x *rules.AddrExpr) (int32, *rules.AddrExpr) {
 		if r, ok := ids[key]; ok {
-			if r.x == x || reflect.DeepEqual(r.x, x) {
+			if addrEq(r.x, x) {
 				return r.id, r.x
 			}
 			key += "\x00" + strconv.Itoa(len(ids))
@@ -41,7 +40,7 @@ func (e *Engine) internAddrs() {
 		if key == "" || x == nil {
 			return x
 		}
-		if y, ok := ports[key]; ok && (y == x || reflect.DeepEqual(y, x)) {
+		if y, ok := ports[key]; ok && portEq(y, x) {
 			return y
 		} else if !ok {
 			ports[key] = x
@@ -115,4 +114,39 @@ func (w *Worker) hdrMatch(c *csig, p *decode.Packet) bool {
 	}
 	return r.Bidir && r.SrcPorts.Match(p.DstPort) && r.DstPorts.Match(p.SrcPort) &&
 		w.addrOK(c, true, p, true) && w.addrOK(c, false, p, false)
+}
+
+// addrEq reports whether a and b are the same expression tree (the
+// matching set ParseAddr derives from it is then the same too).
+func addrEq(a, b *rules.AddrExpr) bool {
+	if a == b {
+		return true
+	}
+	if a == nil || b == nil || a.Any != b.Any || a.Neg != b.Neg || a.Prefix != b.Prefix ||
+		a.Lo != b.Lo || a.Hi != b.Hi || len(a.List) != len(b.List) {
+		return false
+	}
+	for i := range a.List {
+		if !addrEq(a.List[i], b.List[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// portEq is addrEq for port expressions.
+func portEq(a, b *rules.PortExpr) bool {
+	if a == b {
+		return true
+	}
+	if a == nil || b == nil || a.Any != b.Any || a.Neg != b.Neg || a.Lo != b.Lo || a.Hi != b.Hi ||
+		len(a.List) != len(b.List) {
+		return false
+	}
+	for i := range a.List {
+		if !portEq(a.List[i], b.List[i]) {
+			return false
+		}
+	}
+	return true
 }

@@ -296,7 +296,8 @@ hook:
 	out, took, err = start()
 	t.Logf("agent down, fail-closed: virsh start (%.2fs): %v\n%s", took.Seconds(), err, strings.TrimSpace(out))
 	if err == nil {
-		t.Errorf("agent down, hook.policy fail-closed: virsh start succeeded, want it refused")
+		t.Errorf("agent down, hook.policy fail-closed: virsh start succeeded, want it refused "+
+			"(did the hook read %s? TAPWATCH_CONFIG comes from /etc/default/tapwatch)", cfgPath)
 		destroy()
 	} else {
 		want := "refusing to start " + domName + " unmonitored"

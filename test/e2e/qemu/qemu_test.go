@@ -11,10 +11,17 @@
 // payload every 0.5 s to a peer namespace behind an isolated bridge (test/vm/host.sh): one on a
 // fixed flow, one from source port 20000+seq so an EVE alert names the sequence number it is for.
 //
+// TestQEMUHook (hook_test.go) installs deploy/libvirt/hooks/qemu as /etc/libvirt/hooks/qemu with
+// /etc/default/tapwatch before it starts libvirtd, and checks a start with the agent up, and with
+// it down under fail-open and fail-closed; it restores both files. Both tests take one lock
+// (/run/tapwatch-e2e-qemu.lock) and run one after the other; `-run 'TestQEMU$'` runs only the
+// first.
+//
 // Environment: CI=true turns every skip into a failure; TWQ_KEEP=1 keeps the state directory
 // (/tmp/twq-e2e-*: tapwatchd.log, eve.json, peer.log, console/, libvirtd logs);
 // TWQ_ALLOW_KNOWN_GAPS=1 logs the agent's known migration gaps (double inspection, attribution
-// on the destination tap) instead of failing on them.
+// on the destination tap) instead of failing on them; TWQ_HOOK_SCRIPT=path makes TestQEMUHook
+// install that hook script instead of deploy/libvirt/hooks/qemu.
 package qemu
 
 import (
