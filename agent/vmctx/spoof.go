@@ -17,9 +17,11 @@ type Finding struct {
 // Hypervisor findings use tapwatch's own sid range (deploy/rules/tapwatch.rules
 // documents them); they are raised by the agent, not by a rule.
 const (
-	SIDMACSpoof = 9901001
-	SIDARPSpoof = 9901002
-	SIDIPSpoof  = 9901005
+	SIDMACSpoof  = 9901001
+	SIDARPSpoof  = 9901002
+	SIDRogueDHCP = 9901003
+	SIDRogueRA   = 9901004
+	SIDIPSpoof   = 9901005
 )
 
 // Inspect checks a frame that the VM behind tap sent (a tap's ingress): the
@@ -58,10 +60,22 @@ func (x *Index) Inspect(tap string, frame []byte) []Finding {
 			if !a.IsLinkLocalUnicast() {
 				x.Learn(a, own.MAC)
 			}
+			// A VM advertising itself as router can take over its
+			// neighbours' IPv6 traffic (ICMPv6 type 134 right after the
+			// fixed header: RAs carry no extension headers).
+			if frame[off+6] == 58 && len(frame) > off+40 && frame[off+40] == 134 {
+				out = append(out, Finding{SID: SIDRogueRA, VM: own,
+					Msg: fmt.Sprintf("TAPWATCH VM %s sent an IPv6 router advertisement", own.VMName)})
+			}
 		}
 	case 0x0800:
 		if len(frame) >= off+20 {
 			a := netip.AddrFrom4([4]byte(frame[off+12 : off+16]))
+			if ihl := int(frame[off]&0x0f) * 4; frame[off+9] == 17 && ihl >= 20 && len(frame) >= off+ihl+4 &&
+				binary.BigEndian.Uint16(frame[off+ihl:]) == 67 && binary.BigEndian.Uint16(frame[off+ihl+2:]) == 68 {
+				out = append(out, Finding{SID: SIDRogueDHCP, VM: own,
+					Msg: fmt.Sprintf("TAPWATCH VM %s answered as a DHCP server", own.VMName)})
+			}
 			if prev, conflict := x.Learn(a, own.MAC); conflict {
 				if other, ok := x.ByMAC(prev); ok && other.VMName != own.VMName {
 					out = append(out, Finding{SID: SIDIPSpoof, VM: own,

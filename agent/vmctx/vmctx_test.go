@@ -93,3 +93,39 @@ func TestInspectFindsSpoofing(t *testing.T) {
 		t.Fatal("short frame flagged")
 	}
 }
+
+func TestInspectFindsRogueDHCPAndRA(t *testing.T) {
+	x := testIndex()
+	dhcp := make([]byte, 14+20+8)
+	copy(dhcp[6:12], macWeb[:])
+	binary.BigEndian.PutUint16(dhcp[12:14], 0x0800)
+	dhcp[14], dhcp[14+9] = 0x45, 17
+	copy(dhcp[14+12:], []byte{10, 77, 0, 10})
+	binary.BigEndian.PutUint16(dhcp[34:], 67)
+	binary.BigEndian.PutUint16(dhcp[36:], 68)
+	f := x.Inspect("twtap-web", dhcp)
+	if len(f) != 1 || f[0].SID != SIDRogueDHCP || f[0].VM.VMName != "web" {
+		t.Fatalf("DHCP offer from a VM: %+v", f)
+	}
+	// A DHCP client request (68 -> 67) is not a finding.
+	binary.BigEndian.PutUint16(dhcp[34:], 68)
+	binary.BigEndian.PutUint16(dhcp[36:], 67)
+	if f := x.Inspect("twtap-web", dhcp); len(f) != 0 {
+		t.Fatalf("DHCP request flagged: %+v", f)
+	}
+	ra := make([]byte, 14+40+16)
+	copy(ra[6:12], macDB[:])
+	binary.BigEndian.PutUint16(ra[12:14], 0x86dd)
+	ra[14], ra[14+6] = 0x60, 58
+	ra[14+8] = 0xfe
+	ra[14+9] = 0x80
+	ra[54] = 134
+	f = x.Inspect("twtap-db", ra)
+	if len(f) != 1 || f[0].SID != SIDRogueRA || f[0].VM.VMName != "db" {
+		t.Fatalf("RA from a VM: %+v", f)
+	}
+	ra[54] = 135 // neighbour solicitation: normal
+	if f := x.Inspect("twtap-db", ra); len(f) != 0 {
+		t.Fatalf("NS flagged: %+v", f)
+	}
+}
