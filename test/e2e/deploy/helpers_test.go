@@ -78,7 +78,9 @@ func run(tb testing.TB, limit time.Duration, env []string, stdin string, argv ..
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), env...)
+	// The host's /etc/default/tapwatch (which other tests may write while
+	// this one runs) must not steer the hook under test.
+	cmd.Env = append(append(os.Environ(), "TAPWATCH_DEFAULTS=/nonexistent"), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
