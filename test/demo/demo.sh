@@ -55,6 +55,7 @@ $RULES
 capture:
   bpffs: /sys/fs/bpf/tapwatch-demo
   hook-mode: tcx
+  bridges: [twbr0]
 outputs:
   eve:
     path: $WORK/eve.json

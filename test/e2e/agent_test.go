@@ -111,6 +111,7 @@ func TestAgentOnLab(t *testing.T) {
 	cfg.Rules.Files = []string{rulesPath}
 	cfg.Rules.AddressGroups = map[string]string{"HOME_NET": "[10.77.0.0/24]"}
 	cfg.Capture.BPFFS = filepath.Join(bpffs, "tapwatch")
+	cfg.Capture.Bridges = []string{labCfg.Bridge} // not other tests' bridges
 	cfg.Outputs.EVE.Path = filepath.Join(tmp, "eve.json")
 	cfg.Control.Socket = filepath.Join(tmp, "tw.sock")
 	cfg.Control.Group = ""

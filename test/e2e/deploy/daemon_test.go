@@ -142,14 +142,20 @@ rules:
 capture:
   bpffs: %s
   hook-mode: tcx
+  bridges: [%s]
 workers: 2
 outputs:
   eve:
     path: %s
+flows:
+  store: %s
+record:
+  dir: %s
 control:
   socket: %s
   group: ""
-`, e.lab.URI(), filepath.Join(repoRoot(t), "deploy/rules/tapwatch.rules"), filepath.Join(e.bpffs, "tapwatch"), e.eve, e.socket)
+`, e.lab.URI(), filepath.Join(repoRoot(t), "deploy/rules/tapwatch.rules"), filepath.Join(e.bpffs, "tapwatch"),
+		cfg.Bridge, e.eve, filepath.Join(e.dir, "flows.db"), filepath.Join(e.dir, "pcap"), e.socket)
 	if err := os.WriteFile(e.config, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

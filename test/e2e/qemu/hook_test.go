@@ -189,12 +189,16 @@ capture:
 outputs:
   eve:
     path: %s
+flows:
+  store: %s
+record:
+  dir: %s
 control:
   socket: %s
   group: ""
 hook:
   policy: %s
-`, rules, bpffs, bridge, evePath, sock, policy)
+`, rules, bpffs, bridge, evePath, filepath.Join(state, "flows.db"), filepath.Join(state, "pcap"), sock, policy)
 		writeAtomic(t, cfgPath, []byte(cfg), 0o644)
 	}
 	writeCfg("fail-closed") // the agent answers, so the start must go through anyway

@@ -637,10 +637,14 @@ capture:
 outputs:
   eve:
     path: %s
+flows:
+  store: %s
+record:
+  dir: %s
 control:
   socket: %s
   group: ""
-`, dstURI, rules, bpffs, bridge, evePath, sock)
+`, dstURI, rules, bpffs, bridge, evePath, filepath.Join(state, "flows.db"), filepath.Join(state, "pcap"), sock)
 	cfgPath := filepath.Join(state, "tapwatch.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
