@@ -88,12 +88,12 @@ type group struct {
 	// for rules naming a list of hosts (ET's tor, botcc, compromised...).
 	// v6 holds the address-indexed rules that also name IPv6 hosts; they
 	// are candidates for every IPv6 packet.
-	v6       []uint32
+	v6 []uint32
 	// v6Src, v6Dst index the others of those by the first 32 bits of
 	// the IPv6 hosts they name (prefilter_v6.go).
 	v6Src, v6Dst map[uint32][]uint32
-	bySrcNet [len(netShifts)]map[uint32][]uint32
-	byDstNet [len(netShifts)]map[uint32][]uint32
+	bySrcNet     [len(netShifts)]map[uint32][]uint32
+	byDstNet     [len(netShifts)]map[uint32][]uint32
 	// appSub indexes the prefilter-less rules that inspect app-layer
 	// buffers, which only InspectTx evaluates; the lists above hold the
 	// others, so neither path walks rules it always rejects.

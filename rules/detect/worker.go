@@ -23,6 +23,7 @@ type flowState struct {
 	ipOnlyDone [2]bool
 	txAlerted  map[txSeen]struct{}
 	app        appState
+	scan       [2]streamScan // per direction (streamscan.go)
 }
 
 // hit is one rule that matched the current packet.
@@ -48,14 +49,17 @@ type Worker struct {
 	// their stamp equals gen
 	addrStamp []uint32
 	addrRes   []bool
-	cands []uint32
-	hits  []hit
-	alert Alert
-	onHit func(uint32)
+	cands     []uint32
+	hits      []hit
+	alert     Alert
+	onHit     func(uint32)
 	// transaction buffer prefilter cache (txscan.go)
 	txScan []txScan
 	rec    []uint32
 	onRec  func(uint32)
+	// stream prefilter scratch (streamscan.go)
+	srec   []uint32
+	onSRec func(uint32)
 
 	thresh     map[threshKey]*threshState
 	stats      Stats
@@ -89,6 +93,7 @@ func (e *Engine) NewWorker() *Worker {
 		thresh: map[threshKey]*threshState{},
 	}
 	w.onHit = w.addCand
+	w.onSRec = w.srecCand
 	return w
 }
 
@@ -216,7 +221,7 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 			pm.Scan(p.Payload, &w.msc, w.onHit)
 		}
 		if len(sbuf) > 0 {
-			m.Scan(sbuf, &w.msc, w.onHit)
+			w.scanStream(&fs.scan[dir&1], m, g.mpmMax[keyword.BufPayload], sbuf, sold)
 		}
 	}
 	slices.Sort(w.cands)
