@@ -164,7 +164,7 @@ func Compile(rs []*rules.Rule, opts Options) (*Engine, error) {
 		}
 	}
 	rank := map[Action]int{ActionPass: 0, ActionDrop: 1, ActionReject: 2, ActionAlert: 3}
-	if v, ok := opts.Settings["action-order"]; ok {
+	if v, ok := actionOrderSetting(opts.Settings); ok {
 		rank = map[Action]int{}
 		for i, a := range strings.Split(v, ",") {
 			act := Action(strings.TrimSpace(a))
@@ -256,6 +256,27 @@ func Compile(rs []*rules.Rule, opts Options) (*Engine, error) {
 	e.httpEnabled = opts.Settings["app-layer.protocols.http.enabled"] != "no" && e.usesApp("http")
 	e.enableApps(opts)
 	return e, nil
+}
+
+// actionOrderSetting returns action-order as a comma list: either the
+// "action-order" value itself or, as a YAML list flattens to dotted
+// keys, the items "action-order.0", "action-order.1", ... in order.
+func actionOrderSetting(set map[string]string) (string, bool) {
+	if v, ok := set["action-order"]; ok {
+		return v, true
+	}
+	var items []string
+	for i := 0; ; i++ {
+		v, ok := set["action-order."+strconv.Itoa(i)]
+		if !ok {
+			break
+		}
+		items = append(items, v)
+	}
+	if len(items) == 0 {
+		return "", false
+	}
+	return strings.Join(items, ","), true
 }
 
 func actionOf(a string) Action {

@@ -58,7 +58,8 @@ type Options struct {
 	Midstream bool
 	// Settings holds other Suricata config values by dotted key (e.g.
 	// "stream.reassembly.depth"); the engine reads what it understands:
-	// "action-order" (comma list, e.g. "pass,drop,reject,alert"),
+	// "action-order" (comma list, e.g. "pass,drop,reject,alert", or the
+	// YAML list's flattened "action-order.0", "action-order.1", ...),
 	// "packet-alert-max", "stream.midstream", "stream.midstream-policy",
 	// "exception-policy", "app-layer.protocols.{http,dns,tls}.enabled"
 	// ("no" turns that parser off), and the libhtp default-config's

@@ -264,3 +264,49 @@ alert tcp-pkt any any -> any 80 (msg:"pkt"; content:"EVILSTUFF"; sid:2;)
 		t.Errorf("got %+v", got)
 	}
 }
+
+// TestEngineActionOrderList: action-order given as a YAML list reaches the
+// engine flattened to "action-order.N" keys (conf.Settings); it must rank
+// rules as the comma form does (suricata-verify util-action-06/07/12,
+// bug-4663-02).
+func TestEngineActionOrderList(t *testing.T) {
+	const sigs = `alert udp any any -> any any (msg:"a"; content:"Hi all"; sid:1;)
+pass udp any any -> any any (msg:"p"; content:"Hi all"; sid:2;)
+drop udp any any -> any any (msg:"d"; content:"Hi all"; sid:3;)
+`
+	list := func(items ...string) map[string]string {
+		m := map[string]string{}
+		for i, it := range items {
+			m["action-order."+string(rune('0'+i))] = it
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name     string
+		settings map[string]string
+		want     []uint32
+		verdict  Verdict
+	}{
+		// Default order: pass first, so nothing alerts or drops.
+		{"default", nil, nil, VerdictPass},
+		// drop, pass, ...: the drop alerts and blocks, then pass stops the rest.
+		{"drop-pass", list("drop", "pass", "reject", "alert"), []uint32{3}, VerdictDrop},
+		// drop, alert, ..., pass: pass comes last and never applies.
+		{"drop-alert", list("drop", "alert", "reject", "pass"), []uint32{3, 1}, VerdictDrop},
+		// The comma form still wins over list items.
+		{"comma", map[string]string{"action-order": "drop,alert,reject,pass", "action-order.0": "pass"},
+			[]uint32{3, 1}, VerdictDrop},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := engine(t, Options{IPS: true, Settings: tc.settings}, sigs)
+			w := e.NewWorker()
+			got, vs := run(w, udp(1, false, "Hi all"))
+			if !eq(sids(got), tc.want) || vs[0] != tc.verdict {
+				t.Fatalf("alerts %v verdict %v, want %v %v", sids(got), vs[0], tc.want, tc.verdict)
+			}
+		})
+	}
+	if _, err := Compile(nil, Options{Settings: list("drop", "pass")}); err == nil {
+		t.Fatal("an incomplete action-order list compiled")
+	}
+}
