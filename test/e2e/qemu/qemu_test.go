@@ -10,6 +10,9 @@
 // The guest (test/vm/build-guest.sh, test/vm/guestsend) sends two UDP datagrams with a marker
 // payload every 0.5 s to a peer namespace behind an isolated bridge (test/vm/host.sh): one on a
 // fixed flow, one from source port 20000+seq so an EVE alert names the sequence number it is for.
+// TestQEMU records packets (record.mode alerts) and checks the pcapng export of an alert holds its
+// datagram byte for byte, the VM's profile lists its address, and, after tapwatchd stops, the
+// flow store holds the guest's flows to the peer attributed to the VM.
 //
 // TestQEMUHook (hook_test.go) installs deploy/libvirt/hooks/qemu as /etc/libvirt/hooks/qemu with
 // /etc/default/tapwatch before it starts libvirtd, and checks a start with the agent up, and with
@@ -32,6 +35,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,6 +53,9 @@ import (
 	"github.com/cilium/ebpf/link"
 
 	"github.com/tapwatch/tapwatch/agent/api"
+	"github.com/tapwatch/tapwatch/agent/flowstore"
+	"github.com/tapwatch/tapwatch/agent/record"
+	"github.com/tapwatch/tapwatch/rules/decode"
 )
 
 const (
@@ -113,6 +120,7 @@ type eveAlert struct {
 	SrcPort   int    `json:"src_port"`
 	DestIP    string `json:"dest_ip"`
 	InIface   string `json:"in_iface"`
+	AlertID   string `json:"alert_id"`
 	Alert     struct {
 		SignatureID int `json:"signature_id"`
 	} `json:"alert"`
@@ -232,9 +240,15 @@ type peerLine struct {
 	sport int
 	seq   int
 	flow  string
+	boot  string
 }
 
-var peerRE = regexp.MustCompile(`^(\d+\.\d+) (\d+) TWQMARK boot=\w+ seq=(\d+) flow=(\w+)$`)
+// payload is the datagram guestsend sent (the peer log strips its trailing newline).
+func (p peerLine) payload() string {
+	return fmt.Sprintf("TWQMARK boot=%s seq=%d flow=%s\n", p.boot, p.seq, p.flow)
+}
+
+var peerRE = regexp.MustCompile(`^(\d+\.\d+) (\d+) TWQMARK boot=(\w+) seq=(\d+) flow=(\w+)$`)
 
 func readPeer(t *testing.T, path string) []peerLine {
 	t.Helper()
@@ -250,8 +264,8 @@ func readPeer(t *testing.T, path string) []peerLine {
 		}
 		sec, _ := strconv.ParseFloat(m[1], 64)
 		sport, _ := strconv.Atoi(m[2])
-		seq, _ := strconv.Atoi(m[3])
-		out = append(out, peerLine{at: time.Unix(0, int64(sec*1e9)), sport: sport, seq: seq, flow: m[4]})
+		seq, _ := strconv.Atoi(m[4])
+		out = append(out, peerLine{at: time.Unix(0, int64(sec*1e9)), sport: sport, seq: seq, flow: m[5], boot: m[3]})
 	}
 	return out
 }
@@ -641,6 +655,7 @@ flows:
   store: %s
 record:
   dir: %s
+  mode: alerts
 control:
   socket: %s
   group: ""
@@ -710,6 +725,8 @@ control:
 	if out, _ := runErr(5*time.Second, "ip", "-6", "addr", "show", "dev", srcTap); strings.Contains(out, "inet6") {
 		t.Errorf("%s has an IPv6 address: %s", srcTap, out)
 	}
+	checkAlertPcap(t, cli, eve, state)
+	checkProfile(t, cli)
 
 	// Let it run a little on the source.
 	waitFor(30*time.Second, func() bool { return countOn(eve.snapshot(), srcTap) >= 6 })
@@ -781,10 +798,22 @@ control:
 	}
 	checkHooks(t, st, logPath, bpffs, daemon.cmd.Process.Pid)
 
-	// 7. Stop the guest, let the agent drain, then account for every datagram.
-	run(t, time.Minute, "virsh", "-q", "-c", dstURI, "destroy", domName)
+	checkProfile(t, cli)
+
+	// 7. Pause the guest (no more datagrams), let the agent drain, then account for every
+	// datagram. The guest stays defined and paused until tapwatchd has stopped: the agent names
+	// a flow's VMs when the flow ends, and the flows still open end at its shutdown.
+	run(t, time.Minute, "virsh", "-q", "-c", dstURI, "suspend", domName)
 	time.Sleep(3 * time.Second)
 	account(t, eve.snapshot(), readPeer(t, filepath.Join(state, "peer.log")), tMigDone)
+
+	// 8. Stop tapwatchd (its flows end and are stored at shutdown), then read the flow store.
+	daemon.stop(t)
+	if err := <-daemon.done; err != nil {
+		t.Errorf("tapwatchd exit after SIGTERM: %v", err)
+	}
+	run(t, time.Minute, "virsh", "-q", "-c", dstURI, "destroy", domName)
+	checkFlowStore(t, filepath.Join(state, "flows.db"), readPeer(t, filepath.Join(state, "peer.log")))
 
 	t.Logf("MEASURE TestQEMU body: %.1fs", time.Since(testStart).Seconds())
 }
@@ -1026,4 +1055,203 @@ func tail(s string, n int) string {
 		return "..." + s[len(s)-n:]
 	}
 	return s
+}
+
+// checkAlertPcap exports the packets of the first per-seq marker alert naming the VM by its
+// alert_id and checks the recording holds that datagram with the exact payload the guest sent.
+func checkAlertPcap(t *testing.T, cli *api.Client, eve *eveTail, state string) {
+	t.Helper()
+	var a *eveAlert
+	if !waitFor(20*time.Second, func() bool {
+		for _, x := range eve.snapshot() {
+			if x.namesVM(domName, srcTap) && x.SrcPort != fixedPort && x.SrcPort > seqBase && x.SrcPort < 60000 {
+				a = x
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Errorf("no per-seq marker alert naming %s on %s", domName, srcTap)
+		return
+	}
+	if a.AlertID == "" {
+		t.Errorf("alert has no alert_id: %s", a.raw)
+		return
+	}
+	seq := a.SrcPort - seqBase
+	var sent *peerLine
+	waitFor(10*time.Second, func() bool {
+		for _, p := range readPeer(t, filepath.Join(state, "peer.log")) {
+			if p.flow == "seq" && p.seq == seq {
+				sent = &p
+				return true
+			}
+		}
+		return false
+	})
+	if sent == nil {
+		t.Errorf("alert %s (seq %d): the peer never received the datagram", a.AlertID, seq)
+		return
+	}
+	want := []byte(sent.payload())
+	path := filepath.Join(state, "alert-"+a.AlertID+".pcapng")
+	var got []string
+	var n int
+	var lastErr error
+	// The recorder's writer runs behind the alert; retry briefly until the datagram is in.
+	ok := waitFor(10*time.Second, func() bool {
+		got, n, lastErr = nil, 0, nil
+		f, err := os.Create(path)
+		if err != nil {
+			lastErr = err
+			return false
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err = cli.Pcap(ctx, record.Query{AlertID: a.AlertID}, f)
+		cancel()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			lastErr = err
+			return false
+		}
+		r, err := decode.OpenPcap(path)
+		if err != nil {
+			lastErr = err
+			return false
+		}
+		defer r.Close()
+		dec := decode.NewDecoder(decode.Config{})
+		found := false
+		for {
+			data, ci, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				lastErr = err
+				return false
+			}
+			n++
+			var p decode.Packet
+			p.Timestamp = ci.Timestamp
+			if !dec.Decode(r.LinkType(), data, &p) || !p.IsUDP() {
+				continue
+			}
+			if p.SrcPort == uint16(a.SrcPort) && p.DstPort == peerPort {
+				got = append(got, fmt.Sprintf("%s:%d -> %s:%d %q", p.SrcIP, p.SrcPort, p.DstIP, p.DstPort, p.Payload))
+				if bytes.Equal(p.Payload, want) && p.SrcIP == netip.MustParseAddr(strings.Split(guestIP, "/")[0]) &&
+					p.DstIP == netip.MustParseAddr(peerIP) {
+					found = true
+				}
+			}
+		}
+		return found
+	})
+	if !ok {
+		t.Errorf("pcap of alert %s (seq %d, src_port %d): no packet from the guest to %s:%d with payload %q among %d packets (matching port: %v; last error: %v)",
+			a.AlertID, seq, a.SrcPort, peerIP, peerPort, want, n, got, lastErr)
+		return
+	}
+	t.Logf("pcap of alert %s: %d packets; seq %d datagram carries %q byte for byte", a.AlertID, n, seq, want)
+}
+
+// checkProfile asserts the VM's profile lists the guest's address.
+func checkProfile(t *testing.T, cli *api.Client) {
+	t.Helper()
+	ip := strings.Split(guestIP, "/")[0]
+	var prof api.Profile
+	var err error
+	if !waitFor(10*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if prof, err = cli.Profile(ctx, domName); err != nil {
+			return false
+		}
+		for _, a := range prof.Addresses {
+			if a == ip {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Errorf("profile of %s: addresses %v, want %s (error: %v)", domName, prof.Addresses, ip, err)
+		return
+	}
+	t.Logf("profile of %s: addresses %v, %d services", domName, prof.Addresses, len(prof.Services))
+}
+
+// checkFlowStore opens the stopped agent's flow store and asserts it holds the guest's flows to
+// the peer (one per per-seq datagram the peer received, and the fixed flow), attributed to the
+// VM, and that the VM's services list it as the peer's client.
+func checkFlowStore(t *testing.T, path string, peerLog []peerLine) {
+	t.Helper()
+	st, err := flowstore.Open(path, flowstore.Options{})
+	if err != nil {
+		t.Errorf("open flow store: %v", err)
+		return
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close flow store: %v", err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	peer := netip.MustParseAddr(peerIP)
+	guest := netip.MustParseAddr(strings.Split(guestIP, "/")[0])
+	recs, err := st.Query(ctx, flowstore.Filter{VM: domName, Peer: peer, Port: peerPort, Limit: 100000})
+	if err != nil {
+		t.Errorf("flow store query: %v", err)
+		return
+	}
+	var fixed, seq, other int
+	stored := map[uint16]bool{}
+	for _, r := range recs {
+		if r.SrcVM != domName || r.SrcVMUUID != domUUID || r.SrcIP != guest || r.DstIP != peer || r.DstPort != peerPort || !strings.EqualFold(r.Proto, "UDP") {
+			other++
+			if other <= 5 {
+				t.Logf("flow record not from %s to %s:%d: %+v", domName, peerIP, peerPort, r)
+			}
+			continue
+		}
+		switch {
+		case r.SrcPort == fixedPort:
+			fixed++
+		case r.SrcPort > seqBase && r.SrcPort < 60000:
+			seq++
+			stored[r.SrcPort] = true
+		}
+	}
+	var missing []int
+	for _, p := range peerLog {
+		if p.flow == "seq" && !stored[uint16(seqBase+p.seq)] {
+			missing = append(missing, p.seq)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("flow store: no record with SrcVM %s for %d per-seq datagrams the peer received: seqs %v", domName, len(missing), clip(missing))
+	}
+	t.Logf("MEASURE flow store: %d records for %s with %s:%d (%d fixed-flow, %d per-seq, %d other)", len(recs), domName, peerIP, peerPort, fixed, seq, other)
+	if fixed < 1 || seq < 10 {
+		t.Errorf("flow store: %d fixed-flow and %d per-seq records with SrcVM %s -> %s:%d, want >= 1 and >= 10", fixed, seq, domName, peerIP, peerPort)
+	}
+	svcs, err := st.Services(ctx, domName)
+	if err != nil {
+		t.Errorf("flow store services: %v", err)
+		return
+	}
+	// One client row per (proto, peer, port, app proto): the fixed flow, which carried several
+	// datagrams, may have another app proto than the one-datagram flows.
+	clientFlows := 0
+	for _, s := range svcs {
+		t.Logf("service of %s: %s %s/%d app %q peer %s flows %d", domName, s.Role, s.Proto, s.Port, s.AppProto, s.Peer, s.Flows)
+		if s.Role == flowstore.Client && s.Peer == peer && s.Port == peerPort && strings.EqualFold(s.Proto, "UDP") {
+			clientFlows += s.Flows
+		}
+	}
+	if clientFlows == 0 || clientFlows < fixed+seq {
+		t.Errorf("flow store services of %s: client rows for udp %s:%d count %d flows, want >= %d: %+v", domName, peerIP, peerPort, clientFlows, fixed+seq, svcs)
+	}
 }
