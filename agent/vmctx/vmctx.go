@@ -42,11 +42,14 @@ type Index struct {
 
 	mu      sync.Mutex
 	learned map[netip.Addr][6]byte // address -> MAC that first used it
+	// gone remembers NICs of VMs that left the inventory, so flows that
+	// outlive their VM (destroyed, migrated away) still name it when they end.
+	gone map[[6]byte]*Ref
 }
 
 // New returns an empty index for host.
 func New(host string) *Index {
-	x := &Index{host: host, learned: map[netip.Addr][6]byte{}}
+	x := &Index{host: host, learned: map[netip.Addr][6]byte{}, gone: map[[6]byte]*Ref{}}
 	x.cur.Store(&index{byMAC: map[[6]byte]*Ref{}, byTap: map[string]*Ref{}})
 	return x
 }
@@ -61,6 +64,16 @@ func (x *Index) Replace(nics []NIC) {
 			ix.byTap[n.Tap] = r
 		}
 	}
+	x.mu.Lock()
+	for mac, r := range x.cur.Load().byMAC {
+		if _, still := ix.byMAC[mac]; !still {
+			x.gone[mac] = r
+		}
+	}
+	for mac := range ix.byMAC {
+		delete(x.gone, mac)
+	}
+	x.mu.Unlock()
 	x.cur.Store(ix)
 }
 
@@ -111,12 +124,16 @@ func (x *Index) Learn(addr netip.Addr, mac [6]byte) (prev [6]byte, conflict bool
 // ByAddr returns the NIC that was seen sending from addr.
 func (x *Index) ByAddr(addr netip.Addr) (*Ref, bool) {
 	x.mu.Lock()
+	defer x.mu.Unlock()
 	mac, ok := x.learned[addr.Unmap()]
-	x.mu.Unlock()
 	if !ok {
 		return nil, false
 	}
-	return x.ByMAC(mac)
+	if r, ok := x.ByMAC(mac); ok {
+		return r, true
+	}
+	r, ok := x.gone[mac]
+	return r, ok
 }
 
 // Addresses lists the addresses mac was seen using.

@@ -129,3 +129,26 @@ func TestInspectFindsRogueDHCPAndRA(t *testing.T) {
 		t.Fatalf("NS flagged: %+v", f)
 	}
 }
+
+func TestByAddrOutlivesTheVM(t *testing.T) {
+	x := testIndex()
+	ip := netip.MustParseAddr("10.77.0.20")
+	x.Inspect("twtap-db", ipv4Frame(macDB, ip))
+	if r, ok := x.ByAddr(ip); !ok || r.VMName != "db" {
+		t.Fatalf("ByAddr = %v, %v", r, ok)
+	}
+	// db is destroyed while a flow of its is still open: the flow's end must
+	// still name it.
+	x.Replace([]NIC{{VMName: "web", VMUUID: "u-web", MAC: macWeb, Tap: "twtap-web"}})
+	if r, ok := x.ByAddr(ip); !ok || r.VMName != "db" {
+		t.Fatalf("after db left: ByAddr = %v, %v", r, ok)
+	}
+	if _, ok := x.ByMAC(macDB); ok {
+		t.Fatal("a VM that left still answers ByMAC")
+	}
+	// It comes back (migrated in again): the live entry wins.
+	x.Replace([]NIC{{VMName: "db", VMUUID: "u-db2", MAC: macDB, Tap: "twtap-db2"}})
+	if r, _ := x.ByAddr(ip); r == nil || r.VMUUID != "u-db2" {
+		t.Fatalf("after db came back: %v", r)
+	}
+}
