@@ -2,42 +2,15 @@ package rules
 
 import (
 	"errors"
-	"os"
+	"github.com/tapwatch/tapwatch/test/testutil"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 )
 
-// corpusDir finds ../shared/corpus relative to the module root.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing at %s", c)
-		}
-		t.Skipf("corpus not found at %s", c)
-	}
-	return c
-}
-
 func TestLoadCorpusRules(t *testing.T) {
-	root := filepath.Join(corpusDir(t), "rules")
+	root := filepath.Join(testutil.Corpus(t), "rules")
 	for _, set := range []string{"et-open", "snort3-community", "suricata-builtin"} {
 		t.Run(set, func(t *testing.T) {
 			files, _ := filepath.Glob(filepath.Join(root, set, "*.rules"))

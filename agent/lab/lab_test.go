@@ -2,23 +2,12 @@ package lab
 
 import (
 	"context"
-	"os"
+	"github.com/tapwatch/tapwatch/test/testutil"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
 )
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("lab tests need root (network namespaces, bridges) and CI runs as root")
-	}
-	t.Skip("lab tests need root to create network namespaces and bridges")
-}
 
 // testConfig uses its own tag so the test never touches a demo lab that may be up.
 func testConfig(t *testing.T, tag string) Config {
@@ -32,7 +21,7 @@ func testConfig(t *testing.T, tag string) Config {
 }
 
 func TestUpBuildsTopologyAndDownRemovesIt(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	cfg := testConfig(t, "tl1")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -109,7 +98,7 @@ func TestUpBuildsTopologyAndDownRemovesIt(t *testing.T) {
 }
 
 func TestDownCleansPartialUp(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	cfg := testConfig(t, "tl2")
 	// A partial lab: the bridge and one namespace exist, nothing else.
 	if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: cfg.Bridge}}); err != nil {

@@ -3,7 +3,7 @@
 # Idempotent: only missing packages are installed, so a prepared machine pays nothing.
 set -euo pipefail
 
-PKGS=(clang llvm libbpf-dev pkg-config iproute2 curl ncat python3 libvirt-dev libvirt0 bpftool bc time)
+PKGS=(clang llvm libbpf-dev pkg-config iproute2 curl ncat python3 libvirt-dev libvirt0 bpftool bc time tshark)
 if [[ "${1:-}" == "--all" ]]; then
 	# The libvirtd/QEMU end-to-end tests need the daemon and an emulator as well; the guest is
 	# Debian's cloud kernel with a busybox initramfs (test/vm/build-guest.sh: xz for compressed

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"github.com/tapwatch/tapwatch/test/testutil"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,7 +15,7 @@ import (
 // benchPackets decodes frames from corpus pcaps (up to maxBytes of
 // frames) into packets that own their data.
 func benchPackets(b *testing.B, maxBytes int) []*decode.Packet {
-	dir := filepath.Join(corpusDir(b), "pcaps")
+	dir := filepath.Join(testutil.Corpus(b), "pcaps")
 	var files []string
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && (filepath.Ext(p) == ".pcap" || filepath.Ext(p) == ".pcapng") {
@@ -58,7 +59,7 @@ func benchPackets(b *testing.B, maxBytes int) []*decode.Packet {
 }
 
 func loadETOpen(b testing.TB) []*rules.Rule {
-	files, _ := filepath.Glob(filepath.Join(corpusDir(b), "rules", "et-open", "*.rules"))
+	files, _ := filepath.Glob(filepath.Join(testutil.Corpus(b), "rules", "et-open", "*.rules"))
 	var rs []*rules.Rule
 	for _, f := range files {
 		r, _ := rules.ParseFile(f, rules.DefaultVars())

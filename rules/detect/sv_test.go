@@ -3,6 +3,7 @@ package detect
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/tapwatch/tapwatch/test/testutil"
 	"io"
 	"net/netip"
 	"os"
@@ -201,7 +202,7 @@ func toStr(v any) string {
 }
 
 func TestSuricataVerifyTier0(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := testutil.Corpus(t)
 	svDir := filepath.Join(corpus, "suricata-verify")
 	raw, err := os.ReadFile(filepath.Join(svDir, "INDEX.json"))
 	if err != nil {

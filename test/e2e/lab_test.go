@@ -3,7 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"os"
+	"github.com/tapwatch/tapwatch/test/testutil"
 	"strings"
 	"testing"
 	"time"
@@ -12,21 +12,10 @@ import (
 	"github.com/tapwatch/tapwatch/agent/lab"
 )
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("e2e lab tests need root (network namespaces, bridges) and CI runs as root")
-	}
-	t.Skip("e2e lab tests need root to create network namespaces and bridges")
-}
-
 // upLab builds a lab with its own tag, so it coexists with a demo lab and other packages' tests.
 func upLab(t *testing.T, tag string) *lab.Lab {
 	t.Helper()
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	cfg, err := lab.NewConfig(tag)
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +134,7 @@ func TestLabTrafficRunsEveryStep(t *testing.T) {
 }
 
 func TestLabCLI(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	xml := t.TempDir() + "/libvirt.xml"

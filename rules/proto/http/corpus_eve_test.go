@@ -3,6 +3,7 @@ package http
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/tapwatch/tapwatch/test/testutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ import (
 // expects in http and fileinfo records: for each positive filter that only
 // looks at fields EVE() produces, some transaction must carry all of them.
 func TestCorpusEVE(t *testing.T) {
-	root := filepath.Join(corpusDir(t), "suricata-verify")
+	root := filepath.Join(testutil.Corpus(t), "suricata-verify")
 	raw, err := os.ReadFile(filepath.Join(root, "INDEX.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/tapwatch/tapwatch/test/testutil"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -204,7 +205,7 @@ func txMatches(x *Tx, cs []ruleContent, flexDir Dir) bool {
 // find all its contents in their buffers of one transaction of the capture,
 // and one expected not to alert must not.
 func TestCorpusRuleBuffers(t *testing.T) {
-	root := filepath.Join(corpusDir(t), "suricata-verify")
+	root := filepath.Join(testutil.Corpus(t), "suricata-verify")
 	raw, err := os.ReadFile(filepath.Join(root, "INDEX.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/tapwatch/tapwatch/test/testutil"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,30 +14,6 @@ import (
 	"strings"
 	"testing"
 )
-
-// corpusDir finds ../shared/corpus next to the module root.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			c := filepath.Join(d, "..", "shared", "corpus")
-			if _, err := os.Stat(c); err != nil {
-				if os.Getenv("CI") == "true" {
-					t.Fatalf("corpus missing at %s", c)
-				}
-				t.Skipf("corpus not present at %s", c)
-			}
-			return c
-		}
-		if filepath.Dir(d) == d {
-			t.Skip("module root not found")
-		}
-	}
-}
 
 type segment struct {
 	seq  uint32
@@ -324,7 +301,7 @@ func decodeContent(s string) []byte {
 // TestCorpusEvader feeds each http-evader capture and checks the decoded
 // response body holds every file_data pattern the test's rules look for.
 func TestCorpusEvader(t *testing.T) {
-	dir := filepath.Join(corpusDir(t), "suricata-verify", "http-evader")
+	dir := filepath.Join(testutil.Corpus(t), "suricata-verify", "http-evader")
 	tests, err := filepath.Glob(filepath.Join(dir, "http-evader-*"))
 	if err != nil || len(tests) == 0 {
 		t.Fatalf("no evader tests under %s: %v", dir, err)
@@ -383,7 +360,7 @@ func TestCorpusPcaps(t *testing.T) {
 		t.Skip("long")
 	}
 	var files []string
-	root := filepath.Join(corpusDir(t), "pcaps")
+	root := filepath.Join(testutil.Corpus(t), "pcaps")
 	filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".pcap") || strings.HasSuffix(path, ".cap") || strings.HasSuffix(path, ".pcapng")) {
 			files = append(files, path)

@@ -2,6 +2,7 @@ package http
 
 import (
 	"fmt"
+	"github.com/tapwatch/tapwatch/test/testutil"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,7 +15,7 @@ func TestDumpStream(t *testing.T) {
 	if name == "" {
 		t.Skip("set HTTP_DUMP to a test name")
 	}
-	st, err := readStreams(filepath.Join(corpusDir(t), "suricata-verify", "http-evader", name, "input.pcap"))
+	st, err := readStreams(filepath.Join(testutil.Corpus(t), "suricata-verify", "http-evader", name, "input.pcap"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ var capNum = map[string]uint{
 // tapwatchd runs with under systemd (User=root, the same bounding set).
 func unitCaps(t *testing.T) []string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy/systemd/tapwatchd.service"))
+	b, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "deploy/systemd/tapwatchd.service"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ record:
 control:
   socket: %s
   group: ""
-`, e.lab.URI(), filepath.Join(repoRoot(t), "deploy/rules/tapwatch.rules"), filepath.Join(e.bpffs, "tapwatch"),
+`, e.lab.URI(), filepath.Join(testutil.RepoRoot(t), "deploy/rules/tapwatch.rules"), filepath.Join(e.bpffs, "tapwatch"),
 		cfg.Bridge, e.eve, filepath.Join(e.dir, "flows.db"), filepath.Join(e.dir, "pcap"), e.socket)
 	if err := os.WriteFile(e.config, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)

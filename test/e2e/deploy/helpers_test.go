@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"context"
+	"github.com/tapwatch/tapwatch/test/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,21 +13,6 @@ import (
 	"testing"
 	"time"
 )
-
-func repoRoot(tb testing.TB) string {
-	tb.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test")
-		}
-		dir = parent
-	}
-}
 
 var (
 	buildOnce sync.Once
@@ -49,7 +35,7 @@ func binaries(tb testing.TB) string {
 			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 		}
 		cmd := exec.Command(goBin, "build", "-o", binDir+"/", "./agent/cmd/tapwatchd", "./agent/cmd/tapwatch")
-		cmd.Dir = repoRoot(tb)
+		cmd.Dir = testutil.RepoRoot(tb)
 		buildOut, buildErr = cmd.CombinedOutput()
 	})
 	if buildErr != nil {

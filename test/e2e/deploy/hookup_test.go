@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"github.com/tapwatch/tapwatch/test/testutil"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -43,7 +44,7 @@ func domainXML(name, tap, bridge, mac, policy string) string {
 // SUBOP -` with the domain XML on stdin.
 func hookScript(t *testing.T, limit time.Duration, env []string, xml, domain, op, subop string) result {
 	t.Helper()
-	script := filepath.Join(repoRoot(t), "deploy/libvirt/hooks/qemu")
+	script := filepath.Join(testutil.RepoRoot(t), "deploy/libvirt/hooks/qemu")
 	return run(t, limit, env, xml, script, domain, op, subop, "-")
 }
 
