@@ -273,15 +273,10 @@ func (d *Daemon) readLoop() {
 			continue
 		}
 		info := d.rec.iface(rec.Ifindex)
-		fr := &pipeline.Frame{
-			Data:      append(make([]byte, 0, len(rec.Data)), rec.Data...),
-			Timestamp: rec.Wall,
-			Ifindex:   rec.Ifindex,
-			Iface:     info.name,
-			FromVM:    rec.Hook == bpfprog.HookTapIngress,
-			Zone:      rec.Zone,
-			OrigLen:   int(rec.OrigLen),
-		}
+		fr := d.pipe.NewFrame(rec.Data)
+		fr.Timestamp, fr.Ifindex, fr.Iface = rec.Wall, rec.Ifindex, info.name
+		fr.FromVM = rec.Hook == bpfprog.HookTapIngress
+		fr.Zone, fr.OrigLen = rec.Zone, int(rec.OrigLen)
 		d.pipe.Submit(fr)
 	}
 }

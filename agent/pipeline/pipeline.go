@@ -49,6 +49,7 @@ type Pipeline struct {
 	workers []*worker
 	wg      sync.WaitGroup
 	engine  atomic.Pointer[detect.Engine]
+	frames  sync.Pool // *Frame with its buffer, reused across submissions
 }
 
 type worker struct {
@@ -61,8 +62,15 @@ type worker struct {
 	alerts atomic.Uint64
 	bad    atomic.Uint64
 	detect atomic.Int64 // ns spent in the engine
-	mu     sync.Mutex   // guards dec stats snapshot
+
+	// decStats is a copy of the decoder's counters the worker publishes
+	// every statsEvery frames, so Stats never touches the live decoder.
+	mu       sync.Mutex
+	decStats decode.Stats
 }
+
+// statsEvery is how often (in frames) a worker publishes decoder counters.
+const statsEvery = 1024
 
 // queueLen bounds each worker's backlog; a full queue blocks the reader so
 // loss happens in the kernel ring, where it is counted per hook.
@@ -89,8 +97,21 @@ func New(eng *detect.Engine, n int, h Handler) *Pipeline {
 // but as is safe for a swap that must never block detection.
 func (p *Pipeline) Swap(eng *detect.Engine) { p.engine.Store(eng) }
 
+// NewFrame returns a Frame whose Data holds a copy of data, from a pool the
+// workers refill, so the reader does not allocate per frame.
+func (p *Pipeline) NewFrame(data []byte) *Frame {
+	fr, _ := p.frames.Get().(*Frame)
+	if fr == nil {
+		fr = &Frame{}
+	}
+	buf := fr.Data[:0]
+	*fr = Frame{Data: append(buf, data...)}
+	return fr
+}
+
 // Submit hands fr to the worker owning its flow. fr.Data must not be reused
-// by the caller afterwards.
+// by the caller afterwards; a Frame from NewFrame goes back to the pool once
+// the worker is done with it.
 func (p *Pipeline) Submit(fr *Frame) {
 	w := p.workers[p.shard.WorkerInZone(decode.LinkEthernet, fr.Data, fr.Zone)]
 	w.in <- fr
@@ -107,7 +128,9 @@ func (p *Pipeline) Close() {
 func (p *Pipeline) run(w *worker) {
 	defer p.wg.Done()
 	insp := NewInspector(w.dec)
-	var cur *Frame
+	// idle stands for "no frame": alerts raised at flow timeout or flush.
+	idle := &Frame{}
+	cur := idle
 	emit := func(a *detect.Alert) {
 		w.alerts.Add(1)
 		p.h.Alert(a, cur)
@@ -121,11 +144,9 @@ func (p *Pipeline) run(w *worker) {
 			w.det.SetFlowEnd(p.h.FlowEnd)
 		}
 		cur = fr
-		w.frames.Add(1)
+		n := w.frames.Add(1)
 		w.bytes.Add(uint64(len(fr.Data)))
-		w.mu.Lock()
 		pkt, ok := insp.Decode(decode.LinkEthernet, fr.Data, fr.Timestamp, 0, fr.OrigLen)
-		w.mu.Unlock()
 		if !ok {
 			w.bad.Add(1)
 		}
@@ -133,11 +154,24 @@ func (p *Pipeline) run(w *worker) {
 		insp.Run(w.det, fr.Zone, emit)
 		w.detect.Add(int64(time.Since(t0)))
 		p.h.Frame(fr, pkt, w.det.LastFlow())
+		if n%statsEvery == 0 {
+			w.publishStats()
+		}
+		// Alerts raised later (flow timeouts, flush) must not see a reused frame.
+		cur = idle
+		p.frames.Put(fr)
 	}
 	if w.det != nil {
-		cur = &Frame{}
 		w.det.Flush(emit, p.h.FlowEnd)
 	}
+	w.publishStats()
+}
+
+func (w *worker) publishStats() {
+	st := w.dec.Stats()
+	w.mu.Lock()
+	w.decStats = st
+	w.mu.Unlock()
 }
 
 // Stats sums the workers' counters.
@@ -150,10 +184,11 @@ func (p *Pipeline) Stats() Stats {
 		s.Malformed += w.bad.Load()
 		s.DetectTime += time.Duration(w.detect.Load())
 		w.mu.Lock()
-		for k, v := range w.dec.Stats().ByReason() {
+		st := w.decStats
+		w.mu.Unlock()
+		for k, v := range st.ByReason() {
 			s.Decode[k] += v
 		}
-		w.mu.Unlock()
 	}
 	return s
 }

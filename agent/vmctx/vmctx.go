@@ -40,7 +40,7 @@ type Index struct {
 	host string
 	cur  atomic.Pointer[index]
 
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	learned map[netip.Addr][6]byte // address -> MAC that first used it
 	// gone remembers NICs of VMs that left the inventory, so flows that
 	// outlive their VM (destroyed, migrated away) still name it when they end.
@@ -111,20 +111,33 @@ func (x *Index) Learn(addr netip.Addr, mac [6]byte) (prev [6]byte, conflict bool
 	if !addr.IsValid() || addr.IsUnspecified() {
 		return prev, false
 	}
+	// Nearly every frame repeats what is known: a shared lock suffices.
+	x.mu.RLock()
+	old, seen := x.learned[addr]
+	x.mu.RUnlock()
+	if seen {
+		return old, old != mac
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	old, seen := x.learned[addr]
-	if !seen {
-		x.learned[addr] = mac
-		return prev, false
+	if old, seen := x.learned[addr]; seen {
+		return old, old != mac
 	}
-	return old, old != mac
+	// A VM sending from random addresses must not grow the table without
+	// bound; past the cap, new addresses are simply not learned.
+	if len(x.learned) < maxLearned {
+		x.learned[addr] = mac
+	}
+	return prev, false
 }
+
+// maxLearned caps the addresses learned from traffic.
+const maxLearned = 1 << 16
 
 // ByAddr returns the NIC that was seen sending from addr.
 func (x *Index) ByAddr(addr netip.Addr) (*Ref, bool) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
+	x.mu.RLock()
+	defer x.mu.RUnlock()
 	mac, ok := x.learned[addr.Unmap()]
 	if !ok {
 		return nil, false
@@ -138,8 +151,8 @@ func (x *Index) ByAddr(addr netip.Addr) (*Ref, bool) {
 
 // Addresses lists the addresses mac was seen using.
 func (x *Index) Addresses(mac [6]byte) []netip.Addr {
-	x.mu.Lock()
-	defer x.mu.Unlock()
+	x.mu.RLock()
+	defer x.mu.RUnlock()
 	var out []netip.Addr
 	for a, m := range x.learned {
 		if m == mac {
