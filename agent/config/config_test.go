@@ -1,6 +1,7 @@
 package config
 
 import (
+	"gopkg.in/yaml.v3"
 	"strings"
 	"testing"
 )
@@ -51,5 +52,25 @@ func TestShippedConfigLoads(t *testing.T) {
 	}
 	if cfg.Libvirt.URI != "qemu:///system" || cfg.Hook.Policy != "fail-open" || cfg.Capture.HookMode != "tcx" {
 		t.Fatalf("unexpected shipped config: %+v", cfg)
+	}
+}
+
+// A config written by yaml.Marshal (as tests and tools do) loads back equal.
+func TestMarshalledConfigRoundTrips(t *testing.T) {
+	cfg := Default()
+	cfg.Libvirt.ExtraURIs = []string{"qemu+unix:///system?socket=/x"}
+	cfg.Hook.Policy = "fail-closed"
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Parse("m.yaml", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Compared as YAML: nil and empty lists are the same config.
+	again, _ := yaml.Marshal(got)
+	if string(again) != string(b) || got.Libvirt.ExtraURIs[0] != cfg.Libvirt.ExtraURIs[0] || got.Flows.MaxAge != cfg.Flows.MaxAge {
+		t.Fatalf("round trip changed the config:\n%s\n%s", b, again)
 	}
 }

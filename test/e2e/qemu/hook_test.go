@@ -173,33 +173,9 @@ TAPWATCH_CONFIG=%s
 	evePath := filepath.Join(state, "eve.json")
 	bpffs := fmt.Sprintf("/sys/fs/bpf/tapwatch-e2e-qemuhook-%d", os.Getpid())
 	writeCfg := func(policy string) {
-		cfg := fmt.Sprintf(`host: twq-hook-host
-libvirt:
-  uri: qemu:///system
-rules:
-  files:
-    - %s
-  address-groups:
-    HOME_NET: "[10.99.0.0/24]"
-    EXTERNAL_NET: "!$HOME_NET"
-capture:
-  bpffs: %s
-  hook-mode: tcx
-  bridges: [%s]
-outputs:
-  eve:
-    path: %s
-flows:
-  store: %s
-record:
-  dir: %s
-control:
-  socket: %s
-  group: ""
-hook:
-  policy: %s
-`, rules, bpffs, bridge, evePath, filepath.Join(state, "flows.db"), filepath.Join(state, "pcap"), sock, policy)
-		writeAtomic(t, cfgPath, []byte(cfg), 0o644)
+		cfg := daemonConfig("twq-hook-host", state, rules, bpffs, bridge, sock)
+		cfg.Hook.Policy = policy
+		writeAtomic(t, cfgPath, marshalConfig(t, cfg), 0o644)
 	}
 	writeCfg("fail-closed") // the agent answers, so the start must go through anyway
 	logPath := filepath.Join(state, "tapwatchd.log")

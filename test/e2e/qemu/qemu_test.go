@@ -52,7 +52,10 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/tapwatch/tapwatch/agent/api"
+	"github.com/tapwatch/tapwatch/agent/config"
 	"github.com/tapwatch/tapwatch/agent/flowstore"
 	"github.com/tapwatch/tapwatch/agent/record"
 	"github.com/tapwatch/tapwatch/rules/decode"
@@ -631,39 +634,13 @@ func TestQEMU(t *testing.T) {
 	sock := filepath.Join(state, "tapwatch.sock")
 	evePath := filepath.Join(state, "eve.json")
 	bpffs := fmt.Sprintf("/sys/fs/bpf/tapwatch-e2e-qemu-%d", os.Getpid())
-	cfg := fmt.Sprintf(`host: twq-host-a
-libvirt:
-  uri: qemu:///system
-  # On one host the migration target is a second libvirtd: follow both, as
-  # two hosts' agents each follow their own.
-  extra-uris:
-    - %s
-rules:
-  files:
-    - %s
-  address-groups:
-    HOME_NET: "[10.99.0.0/24]"
-    EXTERNAL_NET: "!$HOME_NET"
-capture:
-  bpffs: %s
-  hook-mode: tcx
-  bridges: [%s]
-outputs:
-  eve:
-    path: %s
-flows:
-  store: %s
-record:
-  dir: %s
-  mode: alerts
-control:
-  socket: %s
-  group: ""
-`, dstURI, rules, bpffs, bridge, evePath, filepath.Join(state, "flows.db"), filepath.Join(state, "pcap"), sock)
+	cfg := daemonConfig("twq-host-a", state, rules, bpffs, bridge, sock)
+	// On one host the migration target is a second libvirtd: follow both, as
+	// two hosts' agents each follow their own.
+	cfg.Libvirt.ExtraURIs = []string{dstURI}
+	cfg.Record.Mode = "alerts"
 	cfgPath := filepath.Join(state, "tapwatch.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeAtomic(t, cfgPath, marshalConfig(t, cfg), 0o644)
 	logPath := filepath.Join(state, "tapwatchd.log")
 	daemon, st := e.startTapwatchd(t, cfgPath, sock, logPath, bpffs)
 	cli := api.NewClient(sock)
@@ -1254,4 +1231,29 @@ func checkFlowStore(t *testing.T, path string, peerLog []peerLine) {
 	if clientFlows == 0 || clientFlows < fixed+seq {
 		t.Errorf("flow store services of %s: client rows for udp %s:%d count %d flows, want >= %d: %+v", domName, peerIP, peerPort, clientFlows, fixed+seq, svcs)
 	}
+}
+
+// daemonConfig is the tapwatchd config the QEMU tests share, built from the
+// real config type so it cannot drift from the schema; every path lives in
+// the test's state directory and only the test's bridge is hooked.
+func daemonConfig(host, state, rules, bpffs, bridge, sock string) config.Config {
+	cfg := config.Default()
+	cfg.Host = host
+	cfg.Rules.Files = []string{rules}
+	cfg.Rules.AddressGroups = map[string]string{"HOME_NET": "[10.99.0.0/24]", "EXTERNAL_NET": "!$HOME_NET"}
+	cfg.Capture.BPFFS, cfg.Capture.Bridges = bpffs, []string{bridge}
+	cfg.Outputs.EVE.Path = filepath.Join(state, "eve.json")
+	cfg.Flows.Store = filepath.Join(state, "flows.db")
+	cfg.Record.Dir = filepath.Join(state, "pcap")
+	cfg.Control.Socket, cfg.Control.Group = sock, ""
+	return cfg
+}
+
+func marshalConfig(t *testing.T, cfg config.Config) []byte {
+	t.Helper()
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
