@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"sync/atomic"
 	"time"
 
@@ -54,27 +55,40 @@ func (d *Daemon) Alert(a *detect.Alert, fr *pipeline.Frame) {
 		c, _ := d.alertsByVM.LoadOrStore(r.VMName, new(atomic.Uint64))
 		c.(*atomic.Uint64).Add(1)
 	}
-	id := d.alertID(fr.Timestamp)
+	id := d.alertID()
+	ts := fr.Timestamp
+	if a.Packet != nil && !a.Packet.Timestamp.IsZero() {
+		ts = a.Packet.Timestamp // alerts at flow end have no frame of their own
+	}
 	if d.pcaps != nil && a.Flow != nil {
 		for _, n := range names {
-			d.pcaps.Alert(n, id, a.Flow.ID, fr.Timestamp)
+			d.pcaps.Alert(n, id, a.Flow.ID, ts)
 		}
 	}
 	d.alerts.Add(1)
-	var buf bytes.Buffer
-	w := eve.NewWriter(&buf, eve.Options{CommunityID: true})
-	var extra []eve.Field
+	extra := make([]eve.Field, 0, 3)
 	if vmObjs != nil {
 		extra = append(extra, eve.Field{Key: "vm", Value: vmObjs})
 	}
 	extra = append(extra, eve.Field{Key: "in_iface", Value: fr.Iface}, eve.Field{Key: "alert_id", Value: id})
-	if err := w.WriteAlert(a, extra...); err != nil {
-		d.log.Warn("encode alert", "error", err)
+	// The writer hands the record to the file and keeps it for followers;
+	// the lock pairs this alert with its line.
+	d.alertMu.Lock()
+	defer d.alertMu.Unlock()
+	if err := d.alertOut.WriteAlert(a, extra...); err != nil {
+		d.log.Warn("write eve alert", "error", err)
 		return
 	}
-	line := bytes.TrimRight(buf.Bytes(), "\n")
-	if _, err := d.eveF.Write(append(line, '\n')); err != nil {
-		d.log.Warn("write eve", "error", err)
-	}
-	d.hub.publish(line, names)
+	d.hub.publish(bytes.TrimRight(d.alertLine.last, "\n"), names)
+}
+
+// lineTee writes each EVE record through and keeps the last one.
+type lineTee struct {
+	w    io.Writer
+	last []byte
+}
+
+func (t *lineTee) Write(p []byte) (int, error) {
+	t.last = append(t.last[:0], p...)
+	return t.w.Write(p)
 }

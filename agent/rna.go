@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"time"
 
 	"github.com/tapwatch/tapwatch/agent/flowstore"
 	"github.com/tapwatch/tapwatch/agent/output/eve"
@@ -140,6 +139,6 @@ func vmObjects(src, dst *vmctx.Ref) []map[string]any {
 }
 
 // alertID names an alert for `tapwatch pcap --alert`: unique per daemon run.
-func (d *Daemon) alertID(ts time.Time) string {
+func (d *Daemon) alertID() string {
 	return fmt.Sprintf("%s-%x-%d", d.cfg.Host, d.started.Unix(), d.alertSeq.Add(1))
 }
