@@ -87,6 +87,7 @@ func New(cfg config.Config, opts Options, log *slog.Logger) (*Daemon, error) {
 		return nil, err
 	}
 	d.reportRules(rs)
+	releaseLoadGarbage()
 
 	if err := os.MkdirAll(filepath.Dir(cfg.Outputs.EVE.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("outputs.eve.path: %w", err)
@@ -170,6 +171,7 @@ func (d *Daemon) Reload() error {
 	}
 	d.reportRules(rs)
 	d.pipe.Swap(rs.engine)
+	releaseLoadGarbage()
 	return nil
 }
 

@@ -23,6 +23,7 @@ type Options struct {
 	StrictRules    string // --strict-rule-keywords; accepted for compatibility
 	NoProgress     bool
 	CPUProfile     string // --cpuprofile FILE: a pprof CPU profile of the run
+	MemProfile     string // --memprofile FILE: a pprof allocation profile of the run
 }
 
 // Usage is the help text.
@@ -41,6 +42,7 @@ const Usage = `usage: tapwatch replay [options] [-r] FILE|DIR ...
   --strict-rule-keywords accepted for Suricata compatibility
   --no-progress          no progress line on a terminal
   --cpuprofile FILE      write a Go CPU profile of the run (go tool pprof)
+  --memprofile FILE      write a Go allocation profile of the run (go tool pprof -sample_index=alloc_space)
   -v                     more output
 `
 
@@ -128,6 +130,8 @@ func ParseArgs(args []string) (*Options, error) {
 			o.NoProgress = true
 		case "--cpuprofile":
 			o.CPUProfile, err = value()
+		case "--memprofile":
+			o.MemProfile, err = value()
 		case "-v", "--verbose":
 			o.Verbose++
 		case "-h", "--help":

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tapwatch/tapwatch/rules"
 	"github.com/tapwatch/tapwatch/rules/decode"
+	"github.com/tapwatch/tapwatch/rules/flow"
 	"github.com/tapwatch/tapwatch/rules/keyword"
 	"github.com/tapwatch/tapwatch/rules/mpm"
 )
@@ -102,6 +103,34 @@ type group struct {
 	// even when their bytes go to the stream (tcp-pkt, flow:no_stream):
 	// the only ones a TCP packet's payload matters to then (match).
 	pktMpm *mpm.Matcher
+	// dir holds the payload prefilters of a flow's packets, one per
+	// direction (flow.ToServer, flow.ToClient), with only the rules whose
+	// flow keyword allows that direction: most raw-payload rules name
+	// one, and a smaller pattern set means fewer filter hits to confirm.
+	// Packets without a flow use mpm and pktMpm, which hold every rule.
+	dir [2]payloadMpm
+}
+
+// payloadMpm is the payload prefilter for one flow direction.
+type payloadMpm struct {
+	all, pkt *mpm.Matcher // as group.mpm[keyword.BufPayload] and pktMpm
+	maxLen   int
+}
+
+// payload returns the payload prefilter for a packet of f moving in dir
+// (f nil: a packet without a flow).
+func (g *group) payload(f *flow.Flow, dir flow.Dir) payloadMpm {
+	if f == nil {
+		return payloadMpm{all: g.mpm[keyword.BufPayload], pkt: g.pktMpm, maxLen: g.mpmMax[keyword.BufPayload]}
+	}
+	return g.dir[dir&1]
+}
+
+// allowsDir reports whether c's flow keyword lets it match packets moving
+// in d.
+func (c *csig) allowsDir(d flow.Dir) bool {
+	fl := &c.sig.Flow
+	return !(fl.ToServer && d != flow.ToServer) && !(fl.ToClient && d != flow.ToClient)
 }
 
 // netShifts are the network sizes (/24, /16, /8) rules are indexed by,
@@ -446,6 +475,7 @@ func (e *Engine) buildGroups() {
 	for b := 0; b < nBuckets; b++ {
 		var bld [keyword.NumBuffers]mpm.Builder
 		var pkt mpm.Builder
+		var dirAll, dirPkt [2]mpm.Builder
 		g := &e.groups[b]
 		g.appSub = &group{}
 		for _, c := range e.sigs {
@@ -462,8 +492,19 @@ func (e *Engine) buildGroups() {
 				continue
 			}
 			bld[buf].Add(p, nocase, uint32(c.num))
-			if buf == keyword.BufPayload && c.pktOnly {
+			if buf != keyword.BufPayload {
+				continue
+			}
+			if c.pktOnly {
 				pkt.Add(p, nocase, uint32(c.num))
+			}
+			for d := range dirAll {
+				if c.allowsDir(flow.Dir(d)) {
+					dirAll[d].Add(p, nocase, uint32(c.num))
+					if c.pktOnly {
+						dirPkt[d].Add(p, nocase, uint32(c.num))
+					}
+				}
 			}
 		}
 		for i := range bld {
@@ -474,6 +515,15 @@ func (e *Engine) buildGroups() {
 		}
 		if pkt.Len() > 0 {
 			g.pktMpm = pkt.Build()
+		}
+		for d := range dirAll {
+			if dirAll[d].Len() > 0 {
+				g.dir[d].all = dirAll[d].Build()
+				g.dir[d].maxLen = g.dir[d].all.MaxLen()
+			}
+			if dirPkt[d].Len() > 0 {
+				g.dir[d].pkt = dirPkt[d].Build()
+			}
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/tapwatch/tapwatch/rules/decode"
 	"github.com/tapwatch/tapwatch/rules/flow"
-	"github.com/tapwatch/tapwatch/rules/keyword"
 	"github.com/tapwatch/tapwatch/rules/stream"
 )
 
@@ -72,7 +71,7 @@ func (w *Worker) flushStream(f *flow.Flow, fs *flowState, dir flow.Dir, drain bo
 		g := &e.groups[bucketOf(p.IPProto)]
 		w.beginCands()
 		w.addAlways(g, p, false)
-		if m := g.mpm[keyword.BufPayload]; m != nil {
+		if m := g.payload(f, dir).all; m != nil {
 			m.Scan(data, &w.msc, w.onHit)
 		}
 		slices.Sort(w.cands)

@@ -207,12 +207,12 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 	g := &e.groups[bucketOf(p.IPProto)]
 	w.beginCands()
 	w.addAlways(g, p, false)
-	if m := g.mpm[keyword.BufPayload]; m != nil {
-		pm := m
+	if pl := g.payload(f, dir); pl.all != nil {
+		m, pm := pl.all, pl.all
 		if inStream {
 			// The payload of a packet whose bytes go to the stream
 			// only matters to tcp-pkt/no_stream rules (match).
-			pm = g.pktMpm
+			pm = pl.pkt
 		}
 		// The prefilter only proposes candidates, so when the packet's
 		// payload is the tail of the stream window (in-order data) the
@@ -221,7 +221,7 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 			pm.Scan(p.Payload, &w.msc, w.onHit)
 		}
 		if len(sbuf) > 0 {
-			w.scanStream(&fs.scan[dir&1], m, g.mpmMax[keyword.BufPayload], sbuf, sold)
+			w.scanStream(&fs.scan[dir&1], m, pl.maxLen, sbuf, sold)
 		}
 	}
 	slices.Sort(w.cands)
