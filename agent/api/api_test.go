@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tapwatch/tapwatch/agent/flowstore"
 	"github.com/tapwatch/tapwatch/agent/record"
+	"github.com/tapwatch/tapwatch/agent/record/pcapfilter"
 )
 
 type fakeBackend struct {
@@ -44,10 +46,15 @@ func (f *fakeBackend) Profile(_ context.Context, vm string) (Profile, error) {
 	return Profile{VM: VM{Name: vm}, Addresses: []string{"10.0.0.1"}}, nil
 }
 func (f *fakeBackend) Pcap(_ context.Context, q record.Query, w io.Writer) (int, error) {
+	if q.Filter != "" {
+		if _, err := pcapfilter.Compile(q.Filter); err != nil {
+			return 0, fmt.Errorf("recording: export: %w", err)
+		}
+	}
 	if q.AlertID == "" {
 		return 0, errors.New("no such alert")
 	}
-	n, _ := w.Write([]byte("pcapng:" + q.AlertID))
+	n, _ := w.Write([]byte("pcapng:" + q.AlertID + q.Filter))
 	return n, nil
 }
 
@@ -96,6 +103,17 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if _, err := c.Pcap(ctx, record.Query{}, &buf); err == nil || !strings.Contains(err.Error(), "no such alert") {
 		t.Fatalf("Pcap without alert = %v", err)
+	}
+	// The filter travels with the query; one libpcap refuses is the
+	// caller's mistake (400, not 404) and says which expression and why.
+	buf.Reset()
+	if _, err := c.Pcap(ctx, record.Query{AlertID: "a1", Filter: "tcp port 80"}, &buf); err != nil || buf.String() != "pcapng:a1tcp port 80" {
+		t.Fatalf("Pcap with filter = %q, %v", buf.String(), err)
+	}
+	_, err = c.Pcap(ctx, record.Query{AlertID: "a1", Filter: "tcp prot 80"}, &buf)
+	if err == nil || !strings.Contains(err.Error(), "400 Bad Request") || !strings.Contains(err.Error(), `filter "tcp prot 80": `) ||
+		!strings.Contains(err.Error(), "syntax error") || !strings.HasSuffix(err.Error(), "check the pcap-filter(7) syntax") {
+		t.Fatalf("Pcap with a bad filter = %v", err)
 	}
 
 	var got []string

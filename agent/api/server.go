@@ -16,6 +16,7 @@ import (
 
 	"github.com/tapwatch/tapwatch/agent/flowstore"
 	"github.com/tapwatch/tapwatch/agent/record"
+	"github.com/tapwatch/tapwatch/agent/record/pcapfilter"
 )
 
 // Server serves a Backend on a unix socket.
@@ -211,6 +212,11 @@ func (s *Server) pcap(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-pcapng")
 	if _, err := s.backend.Pcap(r.Context(), q, w); err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
+		code := http.StatusNotFound
+		var fe *pcapfilter.Error
+		if errors.As(err, &fe) {
+			code = http.StatusBadRequest // the caller's expression, not a missing recording
+		}
+		http.Error(w, err.Error(), code)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/tapwatch/tapwatch/agent/api"
 	"github.com/tapwatch/tapwatch/agent/flowstore"
 	"github.com/tapwatch/tapwatch/agent/record"
+	"github.com/tapwatch/tapwatch/agent/record/pcapfilter"
 )
 
 // FlowsCommand is `tapwatch flows [--vm NAME] [--since DUR] [--peer ADDR] [--port N] [--json]`.
@@ -114,7 +115,7 @@ func hookState(n api.NIC) string {
 	return "hooked, " + n.HookMode
 }
 
-// PcapCommand is `tapwatch pcap --alert ID | --flow ID | --vm NAME [--since T --until T] -w FILE`.
+// PcapCommand is `tapwatch pcap --alert ID | --flow ID | --vm NAME [--since T --until T] [--filter BPF] -w FILE`.
 func PcapCommand() Command {
 	return Command{Name: "pcap", Summary: "export recorded packets of an alert, a flow or a VM as pcapng", Run: runPcap}
 }
@@ -127,15 +128,25 @@ func runPcap(ctx context.Context, env *Env, args []string) int {
 	vm := fs.String("vm", "", "the packets of a VM")
 	since := fs.String("since", "", "from (RFC 3339 time, or a duration back from now such as 10m)")
 	until := fs.String("until", "", "until (RFC 3339 time, or a duration back from now)")
+	filter := fs.String("filter", "", "only packets matching this pcap-filter(7) expression, as tcpdump takes (e.g. 'tcp port 80 and host 10.0.0.2')")
 	out := fs.String("w", "", "output pcapng file (required)")
 	if fs.Parse(args) != nil {
 		return 2
 	}
 	if *out == "" || (*alert == "" && *flowID == "" && *vm == "") {
-		fmt.Fprintln(env.Stderr, "usage: tapwatch pcap --alert ID | --flow ID | --vm NAME [--since T] [--until T] -w FILE")
+		fmt.Fprintln(env.Stderr, "usage: tapwatch pcap --alert ID | --flow ID | --vm NAME [--since T] [--until T] [--filter BPF] -w FILE")
 		return 2
 	}
-	q := record.Query{VM: *vm, AlertID: *alert}
+	// Checked here as well as by tapwatchd, since compiling is cheap: a
+	// typo is a usage error that leaves no empty output file behind. The
+	// daemon compiles it again (it may be another client).
+	if *filter != "" {
+		if _, err := pcapfilter.Compile(*filter); err != nil {
+			fmt.Fprintf(env.Stderr, "tapwatch pcap: --%v\n", err) // --filter "EXPR": reason: fix
+			return 2
+		}
+	}
+	q := record.Query{VM: *vm, AlertID: *alert, Filter: *filter}
 	var err error
 	if *flowID != "" {
 		if q.FlowID, err = strconv.ParseUint(*flowID, 10, 64); err != nil {

@@ -11,17 +11,21 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/tapwatch/tapwatch/agent/record/pcapfilter"
 )
 
 // Query selects recorded packets; zero fields do not filter. AlertID
 // selects what the alert recorded: the VM's packets of the PreAlert window
 // before it and the alerting flow's packets for PostAlert after it; other
-// fields narrow that further.
+// fields narrow that further. Filter is a pcap-filter(7) expression
+// (tcpdump's syntax) each packet must match.
 type Query struct {
 	VM           string
 	Since, Until time.Time
 	FlowID       uint64
 	AlertID      string
+	Filter       string `json:",omitempty"`
 }
 
 type snapRequest struct {
@@ -80,8 +84,18 @@ var ErrUnknownAlert = errors.New("alert not recorded")
 
 // Export writes the packets q selects to w as one pcapng stream in time
 // order, and returns how many it wrote. It reads segments while the writer
-// goes on; a segment the budget deletes meanwhile is skipped.
+// goes on; a segment the budget deletes meanwhile is skipped. A Filter
+// libpcap refuses is an error wrapping *pcapfilter.Error, returned before
+// anything is written.
 func (r *Recorder) Export(ctx context.Context, q Query, w io.Writer) (int, error) {
+	var filter *pcapfilter.Filter
+	if q.Filter != "" {
+		f, err := pcapfilter.Compile(q.Filter)
+		if err != nil {
+			return 0, fmt.Errorf("recording: export: %w", err)
+		}
+		filter = f
+	}
 	snap, err := r.snapshot(ctx, q.AlertID)
 	if err != nil {
 		return 0, err
@@ -142,7 +156,9 @@ func (r *Recorder) Export(ctx context.Context, q Query, w io.Writer) (int, error
 	}()
 	keep := func(p *recPacket) bool {
 		return (vm == "" || p.vm == vm) && (q.FlowID == 0 || p.flowID == q.FlowID) &&
-			(since.IsZero() || !p.ts.Before(since)) && (until.IsZero() || !p.ts.After(until)) && match(p)
+			(since.IsZero() || !p.ts.Before(since)) && (until.IsZero() || !p.ts.After(until)) && match(p) &&
+			// Last: the only test that reads the packet, and a cgo call.
+			(filter == nil || filter.Match(p.data, p.origLen))
 	}
 	h := cursorHeap{}
 	for _, c := range curs {

@@ -3,7 +3,10 @@
 # Idempotent: only missing packages are installed, so a prepared machine pays nothing.
 set -euo pipefail
 
-PKGS=(clang llvm libbpf-dev pkg-config iproute2 curl ncat python3 libvirt-dev libvirt0 bpftool bc time tshark)
+# libpcap-dev: `tapwatch pcap --filter` compiles tcpdump expressions with libpcap (cgo). It pulls in
+# the runtime library, which is not named here because its package name differs between releases
+# (libpcap0.8, libpcap0.8t64).
+PKGS=(clang llvm libbpf-dev pkg-config iproute2 curl ncat python3 libvirt-dev libvirt0 libpcap-dev bpftool bc time tshark)
 if [[ "${1:-}" == "--all" ]]; then
 	# The libvirtd/QEMU end-to-end tests need the daemon and an emulator as well; the guest is
 	# Debian's cloud kernel with a busybox initramfs (test/vm/build-guest.sh: xz for compressed
