@@ -99,31 +99,10 @@ type group struct {
 	// buffers, which only InspectTx evaluates; the lists above hold the
 	// others, so neither path walks rules it always rejects.
 	appSub *group
-	// pktMpm is the payload prefilter of the rules that inspect packets
-	// even when their bytes go to the stream (tcp-pkt, flow:no_stream):
-	// the only ones a TCP packet's payload matters to then (match).
-	pktMpm *mpm.Matcher
-	// dir holds the payload prefilters of a flow's packets, one per
-	// direction (flow.ToServer, flow.ToClient), with only the rules whose
-	// flow keyword allows that direction: most raw-payload rules name
-	// one, and a smaller pattern set means fewer filter hits to confirm.
-	// Packets without a flow use mpm and pktMpm, which hold every rule.
-	dir [2]payloadMpm
-}
-
-// payloadMpm is the payload prefilter for one flow direction.
-type payloadMpm struct {
-	all, pkt *mpm.Matcher // as group.mpm[keyword.BufPayload] and pktMpm
-	maxLen   int
-}
-
-// payload returns the payload prefilter for a packet of f moving in dir
-// (f nil: a packet without a flow).
-func (g *group) payload(f *flow.Flow, dir flow.Dir) payloadMpm {
-	if f == nil {
-		return payloadMpm{all: g.mpm[keyword.BufPayload], pkt: g.pktMpm, maxLen: g.mpmMax[keyword.BufPayload]}
-	}
-	return g.dir[dir&1]
+	// pay holds the payload prefilters (payload_prefilter.go): for a
+	// flow's packets to the server, to the client, and for packets
+	// without a flow.
+	pay [3]payloadMpm
 }
 
 // allowsDir reports whether c's flow keyword lets it match packets moving
@@ -474,8 +453,7 @@ func (c *csig) inBucket(b int) bool {
 func (e *Engine) buildGroups() {
 	for b := 0; b < nBuckets; b++ {
 		var bld [keyword.NumBuffers]mpm.Builder
-		var pkt mpm.Builder
-		var dirAll, dirPkt [2]mpm.Builder
+		var pay [len(group{}.pay)]payloadBuilder
 		g := &e.groups[b]
 		g.appSub = &group{}
 		for _, c := range e.sigs {
@@ -491,21 +469,15 @@ func (e *Engine) buildGroups() {
 				}
 				continue
 			}
-			bld[buf].Add(p, nocase, uint32(c.num))
-			if buf != keyword.BufPayload {
-				continue
-			}
-			if c.pktOnly {
-				pkt.Add(p, nocase, uint32(c.num))
-			}
-			for d := range dirAll {
-				if c.allowsDir(flow.Dir(d)) {
-					dirAll[d].Add(p, nocase, uint32(c.num))
-					if c.pktOnly {
-						dirPkt[d].Add(p, nocase, uint32(c.num))
+			if buf == keyword.BufPayload {
+				for k := range pay {
+					if k == payNoFlow || c.allowsDir(flow.Dir(k)) {
+						pay[k].add(c, p, nocase)
 					}
 				}
+				continue
 			}
+			bld[buf].Add(p, nocase, uint32(c.num))
 		}
 		for i := range bld {
 			if bld[i].Len() > 0 {
@@ -513,17 +485,8 @@ func (e *Engine) buildGroups() {
 				g.mpmMax[i] = g.mpm[i].MaxLen()
 			}
 		}
-		if pkt.Len() > 0 {
-			g.pktMpm = pkt.Build()
-		}
-		for d := range dirAll {
-			if dirAll[d].Len() > 0 {
-				g.dir[d].all = dirAll[d].Build()
-				g.dir[d].maxLen = g.dir[d].all.MaxLen()
-			}
-			if dirPkt[d].Len() > 0 {
-				g.dir[d].pkt = dirPkt[d].Build()
-			}
+		for k := range pay {
+			g.pay[k] = pay[k].build()
 		}
 	}
 }

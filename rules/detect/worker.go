@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"bytes"
 	"net/netip"
 
 	"github.com/tapwatch/tapwatch/rules"
@@ -84,7 +83,10 @@ func (e *Engine) NewWorker() *Worker {
 		table: flow.NewTable(flow.Config{
 			Midstream: e.opts.Midstream || e.opts.Settings["stream.midstream"] == "true",
 			Stream: stream.Config{AsyncOneside: settingOn(e.opts.Settings["stream.async-oneside"]),
-				AckGate:  ackGate(e.opts), // flush.go
+				AckGate: ackGate(e.opts), // flush.go
+				// Detection looks behind each delivery only for the
+				// prefilter's overlap and protocol detection's probe.
+				History:  max(e.streamBack, maxProbeBytes),
 				Policies: stream.HostOSPolicies(e.opts.Settings)},
 		}),
 		stamp:  make([]uint32, len(e.sigs)),
@@ -207,22 +209,8 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 	g := &e.groups[bucketOf(p.IPProto)]
 	w.beginCands()
 	w.addAlways(g, p, false)
-	if pl := g.payload(f, dir); pl.all != nil {
-		m, pm := pl.all, pl.all
-		if inStream {
-			// The payload of a packet whose bytes go to the stream
-			// only matters to tcp-pkt/no_stream rules (match).
-			pm = pl.pkt
-		}
-		// The prefilter only proposes candidates, so when the packet's
-		// payload is the tail of the stream window (in-order data) the
-		// scan of the window finds them all.
-		if pm != nil && len(p.Payload) > 0 && !(len(sbuf) > 0 && bytes.HasSuffix(sbuf, p.Payload)) {
-			pm.Scan(p.Payload, &w.msc, w.onHit)
-		}
-		if len(sbuf) > 0 {
-			w.scanStream(&fs.scan[dir&1], m, pl.maxLen, sbuf, sold)
-		}
+	if pl := g.payload(f, dir); !pl.empty() {
+		w.prefilterPayload(pl, fs, dir, p.Payload, sbuf, sold, inStream)
 	}
 	slices.Sort(w.cands)
 	w.stats.Candidates += uint64(len(w.cands))

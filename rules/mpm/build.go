@@ -141,11 +141,20 @@ func build(raw []rawPattern) *Matcher {
 	stride := chooseStride(m.pats)
 	var long, short, one []entry
 	used := make(map[uint32]int)
+	poor := 0
 	for i := range m.pats {
 		p := &m.pats[i]
 		b := m.data[p.off : p.off+p.n]
 		switch {
 		case len(b) >= gramLen+stride-1:
+			if stride > 1 && poor < maxPoor && poorWindow(b, stride) && bestPairCost(b) <= goodPair {
+				// Every run of stride 4-byte anchors of this pattern has
+				// one that traffic is full of (a NUL run, "\r\nAU"...):
+				// its best 2-byte anchor fires far less often.
+				poor++
+				short = chooseAnchors(short, b, shortLen, 1, uint32(i), !p.nocase, used)
+				continue
+			}
 			long = chooseAnchors(long, b, gramLen, stride, uint32(i), !p.nocase, used)
 		case len(b) >= shortLen:
 			short = chooseAnchors(short, b, shortLen, 1, uint32(i), !p.nocase, used)
@@ -249,14 +258,7 @@ func chooseAnchors(ents []entry, b []byte, width, stride int, pat uint32, exact 
 	for i := 0; i+width+stride-1 <= len(b); i++ {
 		cost := 0
 		for j := i; j < i+stride; j++ {
-			g := gramAt(b, j, width)
-			cost += 8 * used[g]
-			for k := range width {
-				cost += byteCost(lower(b[j+k]))
-			}
-			if width == gramLen && g == g&0xff*0x01010101 {
-				cost += 30 // one byte repeated: padding, NOP sleds, "AAAA"
-			}
+			cost += 8*used[gramAt(b, j, width)] + gramCost(b[j:j+width])
 		}
 		if cost < bestCost {
 			best, bestCost = i, cost
@@ -277,6 +279,67 @@ func chooseAnchors(ents []entry, b []byte, width, stride int, pat uint32, exact 
 	return ents
 }
 
+// gramCost guesses how often anchor bytes g occur in traffic: the sum of
+// its bytes' costs, more when the bytes form a pair traffic is full of
+// (CRLF, NUL or 0xff runs) or repeat one byte (padding, NOP sleds, "AAAA").
+func gramCost(g []byte) int {
+	cost := 0
+	for k, c := range g {
+		c = lower(c)
+		cost += byteCost(c)
+		if k == 0 {
+			continue
+		}
+		p := lower(g[k-1])
+		switch {
+		case p == '\r' && c == '\n', p == c && (c == 0 || c == 0xff || c == ' '):
+			cost += 8
+		}
+	}
+	if len(g) == gramLen && g[0] == g[1] && g[1] == g[2] && g[2] == g[3] {
+		cost += 30
+	}
+	return cost
+}
+
+// poorGram is the gramCost from which a 4-byte anchor is expected to fire
+// often: two NULs or 0xff plus anything, CRLF plus letters.
+const poorGram = 26
+
+// poorWindow reports whether every run of stride consecutive 4-byte
+// anchors of b includes a poor one.
+func poorWindow(b []byte, stride int) bool {
+	for i := 0; i+gramLen+stride-1 <= len(b); i++ {
+		ok := true
+		for j := i; j < i+stride && ok; j++ {
+			ok = gramCost(b[j:j+gramLen]) < poorGram
+		}
+		if ok {
+			return false
+		}
+	}
+	return true
+}
+
+// bestPairCost is the gramCost of b's rarest 2-byte anchor.
+func bestPairCost(b []byte) int {
+	best := int(^uint(0) >> 1)
+	for i := 0; i+shortLen <= len(b); i++ {
+		best = min(best, gramCost(b[i:i+shortLen]))
+	}
+	return best
+}
+
+// goodPair is the highest gramCost of a 2-byte anchor worth trading a
+// poor 4-byte one for: two bytes that are rare in text and padding alike
+// (letters and digits are not, in text protocols).
+const goodPair = 7
+
+// maxPoor bounds how many 4+ byte patterns poorWindow moves to the 2-byte
+// filter, beside the maxMoved that chooseStride may move, so the 2-byte
+// bitmap stays sparse.
+const maxPoor = 512
+
 // byteCost is a rough guess of how common a (lowered) byte is in network
 // payloads: padding, whitespace, protocol text and digits dominate.
 func byteCost(c byte) int {
@@ -293,7 +356,9 @@ func byteCost(c byte) int {
 		return 4
 	case c >= '0' && c <= '9':
 		return 5
-	case c == '\r' || c == '\n' || c == '/' || c == '.' || c == ':' || c == '=' ||
+	case c == '\r' || c == '\n':
+		return 6
+	case c == '/' || c == '.' || c == ':' || c == '=' ||
 		c == '-' || c == '_' || c == '&' || c == '%' || c == '<' || c == '>' || c == '"':
 		return 4
 	case c < 0x20:

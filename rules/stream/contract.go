@@ -87,6 +87,12 @@ type Config struct {
 	// Window is how many recent reassembled bytes per direction Window can
 	// return (0: 64 KiB).
 	Window int
+	// History, when set, is how many bytes delivered before the newest
+	// delivery Window must still return (bytes awaiting their
+	// acknowledgement are kept regardless). A consumer that only looks a
+	// little behind each delivery (a prefilter's overlap, protocol
+	// detection) sets it so each flow holds a few KiB instead of Window.
+	History int
 }
 
 // Defaults for the zero Config fields.
@@ -109,6 +115,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Window <= 0 {
 		c.Window = DefaultWindow
+	}
+	if c.History <= 0 || c.History > c.Window {
+		c.History = c.Window
 	}
 	return c
 }

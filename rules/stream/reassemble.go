@@ -160,7 +160,7 @@ func (s *Session) process(p *decode.Packet, dir Dir) []byte {
 		if len(h.ranges) > 0 && h.acked(h.ranges[0].start) {
 			h.skip(h.ranges[0].start - h.off)
 		}
-		return h.pop(s.cfg.Window)
+		return h.pop(s.cfg.History, s.cfg.AckGate)
 	}
 	seq := p.TCPSeq
 	if p.TCPFlags&decode.TCPSyn != 0 {
@@ -217,7 +217,7 @@ func (s *Session) process(p *decode.Packet, dir Dir) []byte {
 			h.head += len(data) // keep buffered bytes at their index
 		}
 		h.advance(uint64(len(data)), depth)
-		h.remember(data, s.cfg.Window)
+		h.remember(data, s.cfg.History, s.cfg.AckGate)
 		return data
 	}
 
@@ -231,7 +231,7 @@ func (s *Session) process(p *decode.Packet, dir Dir) []byte {
 		h.stats.OutOfOrder++
 	}
 	h.insert(start, data, &s.cfg)
-	return h.pop(s.cfg.Window)
+	return h.pop(s.cfg.History, s.cfg.AckGate)
 }
 
 // Drain gives up waiting for dir's holes to fill: it skips to the next
@@ -250,7 +250,7 @@ func (s *Session) Drain(dir Dir) []byte {
 		return nil
 	}
 	h.skip(h.ranges[0].start - h.off)
-	out := h.pop(s.cfg.Window)
+	out := h.pop(s.cfg.History, s.cfg.AckGate)
 	if s.cfg.AckGate {
 		h.raw = h.off
 	}
@@ -292,7 +292,7 @@ func (h *half) skip(n uint64) {
 }
 
 // pop delivers the buffered range that starts at the stream's next byte.
-func (h *half) pop(window int) []byte {
+func (h *half) pop(hist int, gated bool) []byte {
 	if len(h.ranges) == 0 || h.ranges[0].start != h.off || h.depthReached {
 		return nil
 	}
@@ -301,7 +301,7 @@ func (h *half) pop(window int) []byte {
 	h.head += int(n)
 	h.ranges = append(h.ranges[:0], h.ranges[1:]...)
 	h.advance(n, h.depth)
-	h.remember(out, window)
+	h.remember(out, hist, gated)
 	return out
 }
 
@@ -410,16 +410,27 @@ func grow(b []byte, n int) []byte {
 	return nb
 }
 
-// remember appends delivered bytes to the window buffer.
-func (h *half) remember(b []byte, w int) {
-	if len(b) >= w {
-		h.win = append(h.win[:0], b[len(b)-w:]...)
+// remember appends delivered bytes b to the window buffer, which keeps
+// them whole, hist bytes delivered before them, and, when gated
+// (Config.AckGate), every byte not yet returned. It compacts only when the
+// buffer is full, so each byte is copied a bounded number of times.
+func (h *half) remember(b []byte, hist int, gated bool) {
+	if len(h.win)+len(b) <= cap(h.win) {
+		h.win = append(h.win, b...)
 		return
 	}
-	if len(h.win)+len(b) > 2*w {
-		keep := w - len(b)
+	keep := hist
+	if pending := int(h.off-h.raw) - len(b); gated && pending > keep {
+		keep = pending
+	}
+	if keep < len(h.win) {
 		n := copy(h.win, h.win[len(h.win)-keep:])
 		h.win = h.win[:n]
+	}
+	if len(h.win)+len(b) > cap(h.win) {
+		nb := make([]byte, len(h.win), max(2*(len(h.win)+len(b)), min(4*hist, 512)))
+		copy(nb, h.win)
+		h.win = nb
 	}
 	h.win = append(h.win, b...)
 }
