@@ -20,7 +20,8 @@ FUZZ_TARGETS := \
 	./rules:FuzzParseRule \
 	./rules/proto/http:FuzzParser \
 	./rules/proto/dns:FuzzDNS \
-	./rules/proto/tls:FuzzTLS
+	./rules/proto/tls:FuzzTLS \
+	./rules/proto/ssh:FuzzParseBanner
 
 .PHONY: all deps build generate test unit fuzz sv bench demo install clean
 

@@ -183,13 +183,13 @@ type change struct {
 }
 
 // flowChanges are the changes f shows: its server VM newly answering on the
-// flow's (proto, port) — with the rule the flow store's Services uses: an
-// answer, and for TCP more than a bare attempt — and its client VM newly
-// using the server's (proto, address, port).
+// flow's (proto, port) — with the rule the flow store's Services uses,
+// flowstore.Answered — and its client VM newly using the server's (proto,
+// address, port).
 func (c *changeDetector) flowChanges(f *flow.Flow, src, dst *vmctx.Ref) []change {
 	var out []change
 	proto := eve.ProtoName(f.Key.Proto)
-	if dst != nil && f.Pkts[flow.ToClient] > 0 && !(f.Key.Proto == 6 && eve.FlowState(f) == "new") {
+	if dst != nil && flowstore.Answered(proto, f.Pkts[flow.ToServer], f.Pkts[flow.ToClient], eve.FlowState(f)) {
 		if k := (changeKey{vm: dst.VMName, proto: proto, port: f.Key.DstPort}); c.observe(k) {
 			ch := change{key: k, kind: flowstore.NewService, vm: dst, proto: proto, port: f.Key.DstPort, peer: f.Key.Src}
 			if src != nil {

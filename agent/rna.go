@@ -117,7 +117,28 @@ func (d *Daemon) FlowEnd(f *flow.Flow, reason flow.EndReason) {
 	if dst != nil {
 		r.DstVM, r.DstVMUUID = dst.VMName, dst.VMUUID
 	}
+	r.Names = storeNames(f.Names)
 	d.flows.Add(r)
+}
+
+// RecordNames tells the pipeline to have the detection engine keep each
+// flow's application-layer names, which FlowEnd stores for `tapwatch vms
+// show`: worth their (bounded) cost only when there is a store.
+func (d *Daemon) RecordNames() bool { return d.flows != nil }
+
+var _ pipeline.NameRecorder = (*Daemon)(nil)
+
+// storeNames converts a flow's names for its record (nil when none).
+func storeNames(n *flow.Names) flowstore.Names {
+	var out flowstore.Names
+	for _, x := range n.All() {
+		if out == nil {
+			out = flowstore.Names{}
+		}
+		k := x.Kind.String()
+		out[k] = append(out[k], x.Value)
+	}
+	return out
 }
 
 // vmObjects is EVE's "vm" list: one object per side that is a VM here.

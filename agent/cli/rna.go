@@ -75,36 +75,44 @@ func dash(s string) string {
 	return s
 }
 
-// runVMShow is `tapwatch vms show NAME`: what the VM really is on the network.
+// runVMShow is `tapwatch vms show [--json] NAME`: what the VM really is on
+// the network.
 func runVMShow(ctx context.Context, env *Env, args []string) int {
-	if len(args) != 1 {
-		fmt.Fprintln(env.Stderr, "usage: tapwatch vms show NAME")
+	fs := flag.NewFlagSet("vms show", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if fs.Parse(args) != nil {
 		return 2
 	}
-	p, err := api.NewClient(env.Socket).Profile(ctx, args[0])
+	rest := fs.Args()
+	if len(rest) > 1 {
+		// Flags may follow the name too: vms show web --json.
+		if fs.Parse(rest[1:]) != nil {
+			return 2
+		}
+		rest = append(rest[:1], fs.Args()...)
+	}
+	if len(rest) != 1 {
+		fmt.Fprintln(env.Stderr, "usage: tapwatch vms show [--json] NAME")
+		return 2
+	}
+	p, err := api.NewClient(env.Socket).Profile(ctx, rest[0])
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "tapwatch vms show:", err)
 		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(p)
+		return 0
 	}
 	fmt.Fprintf(env.Stdout, "VM %s (%s), %s, %d alerts\n", p.VM.Name, p.VM.UUID, p.VM.State, p.VM.Alerts)
 	for _, n := range p.VM.NICs {
 		fmt.Fprintf(env.Stdout, "  libvirt NIC %s on %s via %s (%s)\n", n.MAC, n.Bridge, n.Tap, hookState(n))
 	}
 	fmt.Fprintf(env.Stdout, "  addresses seen: %v\n", p.Addresses)
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ROLE\tPROTO\tPORT\tAPP\tPEER\tPEERS\tFLOWS\tFIRST\tLAST")
-	for _, s := range p.Services {
-		peer := "-"
-		if s.Peer.IsValid() {
-			peer = s.Peer.String()
-			if s.PeerVM != "" {
-				peer += " (" + s.PeerVM + ")"
-			}
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%d\t%d\t%s\t%s\n", s.Role, s.Proto, s.Port, dash(s.AppProto), peer,
-			s.Peers, s.Flows, s.FirstSeen.Format(time.DateTime), s.LastSeen.Format(time.DateTime))
-	}
-	tw.Flush()
+	printServices(env.Stdout, p.Services) // vmshow.go
 	return 0
 }
 

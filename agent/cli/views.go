@@ -14,7 +14,7 @@ import (
 
 // VMsCommand is `tapwatch vms [--json]`.
 func VMsCommand() Command {
-	return Command{Name: "vms", Summary: "list VMs, their NICs, taps, hooks and counters; vms show NAME: what it really does; vms diff [--since DUR] [NAME]: what changed", Run: runVMs}
+	return Command{Name: "vms", Summary: "list VMs, their NICs, taps, hooks and counters; vms show [--json] NAME: what it really is (services, peers, their TLS/HTTP/SSH/DNS names); vms diff [--since DUR] [NAME]: what changed", Run: runVMs}
 }
 
 func runVMs(ctx context.Context, env *Env, args []string) int {

@@ -57,7 +57,7 @@ func (s *Store) Changes(ctx context.Context, vm string, since time.Time) ([]Chan
 	args = append(args, sinceNs)
 	rows, err := s.db.QueryContext(ctx, `SELECT dst_vm, proto, dst_port, max(app_proto), count(DISTINCT src_ip), count(*),
 		min(start_ns), max(end_ns)
-		FROM flows WHERE `+where+` AND pkts_tc > 0 AND NOT (upper(proto) = 'TCP' AND state = 'new')
+		FROM flows WHERE `+where+` AND `+answeredSQL+`
 		GROUP BY dst_vm, proto, dst_port HAVING min(start_ns) >= ?
 		ORDER BY dst_vm, min(start_ns), proto, dst_port`, args...)
 	if err != nil {
@@ -164,7 +164,7 @@ func (s *Store) SeenKeys(ctx context.Context, limit int, fn func(Seen)) error {
 		limit = -1
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT * FROM (SELECT 0, dst_vm, proto, dst_port, NULL, max(end_ns) AS l FROM flows
-		WHERE +dst_vm != '' AND pkts_tc > 0 AND NOT (upper(proto) = 'TCP' AND state = 'new')
+		WHERE +dst_vm != '' AND `+answeredSQL+`
 		GROUP BY dst_vm, proto, dst_port
 		UNION ALL
 		SELECT 1, src_vm, proto, dst_port, dst_ip, max(end_ns) AS l FROM flows WHERE +src_vm != ''

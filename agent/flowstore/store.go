@@ -29,6 +29,9 @@ type Record struct {
 	Alerted                      bool
 	SrcVM, DstVM                 string // VM names, "" when that side is not a VM
 	SrcVMUUID, DstVMUUID         string
+	// Names are the application-layer names the flow revealed (names.go),
+	// nil when none.
+	Names Names
 }
 
 // Options bound the store. Zero values take the defaults noted.
@@ -111,7 +114,8 @@ CREATE TABLE IF NOT EXISTS flows (
 	state TEXT NOT NULL, reason TEXT NOT NULL, app_proto TEXT NOT NULL,
 	community_id TEXT NOT NULL, alerted INTEGER NOT NULL,
 	src_vm TEXT NOT NULL, dst_vm TEXT NOT NULL,
-	src_vm_uuid TEXT NOT NULL, dst_vm_uuid TEXT NOT NULL
+	src_vm_uuid TEXT NOT NULL, dst_vm_uuid TEXT NOT NULL,
+	names TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS flows_end ON flows(end_ns);
 CREATE INDEX IF NOT EXISTS flows_src_vm ON flows(src_vm, end_ns);
@@ -140,6 +144,10 @@ func Open(path string, opts Options) (*Store, error) {
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("flow store %s: create schema (is the directory writable and the file a tapwatch flow database?): %w", path, err)
+	}
+	if err := migrate(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("flow store %s: %w", path, err)
 	}
 	s := &Store{path: path, opts: opts, db: db, queue: make(chan Record, opts.QueueLen), done: make(chan struct{})}
 	var n int64
@@ -250,7 +258,7 @@ func (s *Store) writer() {
 
 const insertSQL = `INSERT INTO flows (flow_id, start_ns, end_ns, proto, src_ip, dst_ip, src_port, dst_port,
 	pkts_ts, pkts_tc, bytes_ts, bytes_tc, state, reason, app_proto, community_id, alerted,
-	src_vm, dst_vm, src_vm_uuid, dst_vm_uuid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	src_vm, dst_vm, src_vm_uuid, dst_vm_uuid, names) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 func (s *Store) insert(batch []Record) error {
 	tx, err := s.db.Begin()
@@ -267,7 +275,8 @@ func (s *Store) insert(batch []Record) error {
 		r := &batch[i]
 		if _, err := st.Exec(int64(r.FlowID), nanos(r.Start), nanos(r.End), r.Proto, addrBytes(r.SrcIP), addrBytes(r.DstIP),
 			r.SrcPort, r.DstPort, int64(r.PktsToServer), int64(r.PktsToClient), int64(r.BytesToServer), int64(r.BytesToClient),
-			r.State, r.Reason, r.AppProto, r.CommunityID, r.Alerted, r.SrcVM, r.DstVM, r.SrcVMUUID, r.DstVMUUID); err != nil {
+			r.State, r.Reason, r.AppProto, r.CommunityID, r.Alerted, r.SrcVM, r.DstVM, r.SrcVMUUID, r.DstVMUUID,
+			r.Names.encode()); err != nil {
 			return fmt.Errorf("flow store %s: insert flow %d (disk full?): %w", s.path, r.FlowID, err)
 		}
 	}
@@ -399,10 +408,12 @@ func (s *Store) Query(ctx context.Context, f Filter) ([]Record, error) {
 		var r Record
 		var fid, start, end, pts, ptc, bts, btc int64
 		var src, dst []byte
+		var names string
 		if err := rows.Scan(&fid, &start, &end, &r.Proto, &src, &dst, &r.SrcPort, &r.DstPort, &pts, &ptc, &bts, &btc,
-			&r.State, &r.Reason, &r.AppProto, &r.CommunityID, &r.Alerted, &r.SrcVM, &r.DstVM, &r.SrcVMUUID, &r.DstVMUUID); err != nil {
+			&r.State, &r.Reason, &r.AppProto, &r.CommunityID, &r.Alerted, &r.SrcVM, &r.DstVM, &r.SrcVMUUID, &r.DstVMUUID, &names); err != nil {
 			return nil, fmt.Errorf("flow store %s: read record: %w", s.path, err)
 		}
+		r.Names = decodeNames(names)
 		r.FlowID, r.Start, r.End = uint64(fid), fromNanos(start), fromNanos(end)
 		r.SrcIP, r.DstIP = bytesAddr(src), bytesAddr(dst)
 		r.PktsToServer, r.PktsToClient, r.BytesToServer, r.BytesToClient = uint64(pts), uint64(ptc), uint64(bts), uint64(btc)
@@ -416,7 +427,7 @@ func (s *Store) Query(ctx context.Context, f Filter) ([]Record, error) {
 
 const recordCols = `flow_id, start_ns, end_ns, proto, src_ip, dst_ip, src_port, dst_port,
 	pkts_ts, pkts_tc, bytes_ts, bytes_tc, state, reason, app_proto, community_id, alerted,
-	src_vm, dst_vm, src_vm_uuid, dst_vm_uuid`
+	src_vm, dst_vm, src_vm_uuid, dst_vm_uuid, names`
 
 // querySQL builds Query's statement. A filter on "either side" becomes one
 // branch per side, each walking its (side, end_ns) index newest first and

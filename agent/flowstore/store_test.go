@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -61,13 +62,15 @@ func ids(rs []Record) []uint64 {
 }
 
 func sample() []Record {
-	return []Record{
+	rs := []Record{
 		rec(1, t0.Add(1*time.Second), "10.0.0.1", "10.0.0.2", 40000, 80, "web", "db"),
 		rec(2, t0.Add(2*time.Second), "10.0.0.3", "10.0.0.1", 40001, 22, "", "web"),
 		rec(3, t0.Add(3*time.Second), "10.0.0.2", "192.0.2.9", 40002, 443, "db", ""),
 		rec(4, t0.Add(4*time.Second), "2001:db8::1", "2001:db8::2", 53000, 53, "v6", ""),
 		rec(5, t0.Add(5*time.Second), "10.0.0.1", "10.0.0.2", 40003, 5432, "web", "db"),
 	}
+	rs[3].Names = Names{"dns.query": {"web.lab.example", "db.lab.example"}, "ssh.client": {"SSH-2.0-x y"}}
+	return rs
 }
 
 func TestQueryFilters(t *testing.T) {
@@ -117,7 +120,7 @@ func TestQueryFilters(t *testing.T) {
 	// Every field survives the round trip.
 	got, _ := s.Query(ctx, Filter{Port: 53})
 	want := sample()[3]
-	if len(got) != 1 || got[0] != want {
+	if len(got) != 1 || !reflect.DeepEqual(got[0], want) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got, want)
 	}
 }
@@ -289,11 +292,16 @@ func TestServices(t *testing.T) {
 	r := rec(4, t0.Add(4*time.Second), "10.0.0.9", "10.0.0.2", 40003, 23, "", "db")
 	r.PktsToClient, r.State = 0, "new"
 	add(r)
+	// A SYN to a closed port refused with a RST: one packet each way, the
+	// flow ends closed; still not a service.
+	r = rec(6, t0.Add(4*time.Second), "10.0.0.9", "10.0.0.2", 40004, 24, "", "db")
+	r.PktsToServer, r.PktsToClient, r.State = 1, 1, "closed"
+	add(r)
 	// db resolves names through an outside server, as a client.
 	r = rec(5, t0.Add(5*time.Second), "10.0.0.2", "192.0.2.53", 53000, 53, "db", "")
 	r.Proto, r.AppProto = "UDP", "dns"
 	add(r)
-	waitWritten(t, s, 5)
+	waitWritten(t, s, 6)
 	got, err := s.Services(context.Background(), "db")
 	if err != nil {
 		t.Fatal(err)
@@ -312,6 +320,28 @@ func TestServices(t *testing.T) {
 	web, _ := s.Services(context.Background(), "web")
 	if len(web) != 1 || web[0].Role != Client || web[0].PeerVM != "db" || web[0].Flows != 2 {
 		t.Errorf("web: %+v", web)
+	}
+}
+
+func TestAnswered(t *testing.T) {
+	for _, c := range []struct {
+		proto     string
+		ts, tc    uint64
+		state     string
+		answered  bool
+		situation string
+	}{
+		{"TCP", 3, 2, "closed", true, "accepted, then closed"},
+		{"TCP", 2, 1, "established", true, "accepted, then reset by the client (connect scan of an open port)"},
+		{"TCP", 1, 1, "closed", false, "refused with a RST (closed port)"},
+		{"TCP", 2, 0, "new", false, "no answer"},
+		{"TCP", 1, 1, "new", false, "a bare attempt"},
+		{"UDP", 1, 1, "established", true, "a DNS answer"},
+		{"UDP", 1, 0, "new", false, "no answer"},
+	} {
+		if got := Answered(c.proto, c.ts, c.tc, c.state); got != c.answered {
+			t.Errorf("%s %s: Answered = %v", c.proto, c.situation, got)
+		}
 	}
 }
 

@@ -28,6 +28,8 @@ type Step struct {
 func Steps() []Step {
 	return []Step{
 		{"http", "db and attacker fetch / from web with curl (normal traffic)", stepHTTP},
+		{"tls", "db fetches / from web over TLS 1.2, asking for " + WebTLSName + " (SNI); web's certificate is for it", stepTLS},
+		{"ssh", "db connects to web:22; both send SSH identification lines (" + SSHServerBanner + ")", stepSSH},
 		{"traversal", "attacker requests /../../etc/passwd from web (curl --path-as-is)", stepTraversal},
 		{"shellshock", "attacker sends a shellshock User-Agent to web's /cgi-bin/", stepShellshock},
 		{"dns", "db resolves web.lab.example; attacker resolves " + SuspiciousDomain, stepDNS},

@@ -34,6 +34,14 @@ type Handler interface {
 	FlowEnd(f *flow.Flow, reason flow.EndReason)
 }
 
+// NameRecorder is a Handler that keeps each flow's application-layer names
+// (flow.Flow.Names, read in FlowEnd: HTTP, TLS, DNS and SSH names for a VM's
+// profile). When RecordNames says so the workers' engines record them
+// (detect.Worker.SetRecordNames); other Handlers do not pay for them.
+type NameRecorder interface {
+	RecordNames() bool
+}
+
 // Stats counts pipeline activity.
 type Stats struct {
 	Frames, Bytes, Alerts, Malformed uint64
@@ -142,6 +150,9 @@ func (p *Pipeline) run(w *worker) {
 			}
 			w.eng, w.det = eng, eng.NewWorker()
 			w.det.SetFlowEnd(p.h.FlowEnd)
+			if r, ok := p.h.(NameRecorder); ok && r.RecordNames() {
+				w.det.SetRecordNames(true)
+			}
 		}
 		cur = fr
 		n := w.frames.Add(1)

@@ -9,6 +9,7 @@ import (
 	"github.com/tapwatch/tapwatch/rules/keyword"
 	"github.com/tapwatch/tapwatch/rules/proto/dns"
 	"github.com/tapwatch/tapwatch/rules/proto/http"
+	"github.com/tapwatch/tapwatch/rules/proto/ssh"
 	"github.com/tapwatch/tapwatch/rules/proto/tls"
 )
 
@@ -31,6 +32,7 @@ type TxBuffers struct {
 	// which is built only when a rule alerts.
 	tls *tls.State
 	dns *dns.Message
+	ssh *ssh.Parser
 }
 
 // workerApp is a Worker's app-layer scratch space.
@@ -41,7 +43,20 @@ type workerApp struct {
 	used     [keyword.NumBuffers]bool
 	usedInit bool
 	httpCfg  *http.Config
+	// names: record each flow's application-layer names (SetRecordNames).
+	names bool
 }
+
+// SetRecordNames asks the worker to keep, on each flow, the
+// application-layer names it reveals (flow.Flow.Names: HTTP Server and
+// User-Agent headers and request host, TLS SNI and certificate names, DNS
+// query names, SSH identification lines), for a host's profile of what
+// each machine is. Names are read even for protocols no rule inspects, at
+// a bounded cost: the TLS and DNS parsers run (the TLS one stops after the
+// handshake), and HTTP flows whose parser is off have only their first
+// request and response headers read (app_names.go). Call it before the
+// worker's first packet.
+func (w *Worker) SetRecordNames(on bool) { w.app.names = on }
 
 // usedBuffers returns which app-layer buffers some rule of the engine
 // inspects.
@@ -71,6 +86,8 @@ func (w *Worker) appEVE() map[string]any {
 	case w.curTx.dns != nil:
 		// Suricata 8 logs DNS alerts in its version 3 format.
 		return map[string]any{"dns": w.curTx.dns.EVEv3(w.curTx.TxID)}
+	case w.curTx.ssh != nil:
+		return map[string]any{"ssh": sshEVE(w.curTx.ssh)}
 	}
 	return nil
 }

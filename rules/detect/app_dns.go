@@ -41,7 +41,17 @@ func (w *Worker) appDatagram(p *decode.Packet, f *flow.Flow, fs *flowState, dir 
 		}
 		st.proto, f.AppProto = "dns", "dns"
 	}
-	if st.proto != "dns" || !w.e.dnsEnabled {
+	if st.proto != "dns" {
+		return VerdictPass
+	}
+	if !w.e.dnsEnabled {
+		// No rule needs DNS: parse queries only, for the flow's names,
+		// until it holds as many as it keeps (SetRecordNames).
+		if w.app.names && dnsIsQuery(p.Payload) && !f.Names.Full(flow.NameDNSQuery) {
+			m := &w.app.dnsMsg
+			_ = dns.Parse(p.Payload, m)
+			dnsNames(f, m)
+		}
 		return VerdictPass
 	}
 	if st.dns == nil {
@@ -51,6 +61,9 @@ func (w *Worker) appDatagram(p *decode.Packet, f *flow.Flow, fs *flowState, dir 
 	// A malformed message still yields what was read before the fault,
 	// which Suricata would also have inspected for a truncated one.
 	_ = dns.Parse(p.Payload, m)
+	if w.app.names {
+		dnsNames(f, m)
+	}
 	return w.dnsInspect(p, f, st.dns, dir, m, emit)
 }
 
@@ -63,7 +76,10 @@ func (w *Worker) dnsStreamFeed(p *decode.Packet, f *flow.Flow, st *appState, dir
 	d := st.dns
 	v := VerdictPass
 	d.stream.Feed(dns.Dir(dir&1), data, func(m *dns.Message) {
-		if w.dnsInspect(p, f, d, dir, m, emit) == VerdictDrop {
+		if w.app.names {
+			dnsNames(f, m)
+		}
+		if w.e.dnsEnabled && w.dnsInspect(p, f, d, dir, m, emit) == VerdictDrop {
 			v = VerdictDrop
 		}
 	})

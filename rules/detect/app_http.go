@@ -8,6 +8,7 @@ import (
 	"github.com/tapwatch/tapwatch/rules/keyword"
 	"github.com/tapwatch/tapwatch/rules/proto/dns"
 	"github.com/tapwatch/tapwatch/rules/proto/http"
+	"github.com/tapwatch/tapwatch/rules/proto/ssh"
 	"github.com/tapwatch/tapwatch/rules/proto/tls"
 )
 
@@ -17,13 +18,16 @@ type appState struct {
 	probes [2]uint8 // chunks seen per direction without a verdict
 	failed bool
 	eof    bool   // both directions were closed for the parser
-	proto  string // detected protocol: "http", "tls", "dns" or ""
+	proto  string // detected protocol: "http", "tls", "dns", "ssh" or ""
 	// backlog is how many stream bytes, new ones included, detection
 	// looked at in a direction that the parser has yet to see.
 	backlog [2]int
 	http    *http.Parser
 	tls     *tlsFlow
 	dns     *dnsFlow
+	ssh     *ssh.Parser
+	// sniff reads HTTP names when the HTTP parser is off (app_names.go).
+	sniff *httpSniff
 	// inspected remembers each live transaction's progress when it was
 	// last inspected per direction, so unchanged ones are not rescanned.
 	inspected []txProgress
@@ -146,19 +150,26 @@ func (w *Worker) appFeed(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow
 			data = win
 		}
 	}
+	// With names recorded (SetRecordNames), the TLS and DNS parsers run
+	// for them alone when no rule needs them, and HTTP heads are sniffed.
 	switch st.proto {
 	case "http":
 		if w.e.httpEnabled {
 			return w.httpFeed(p, f, st, dir, data, eof, emit)
 		}
+		if w.app.names {
+			sniffHTTPNames(f, st, dir, data)
+		}
 	case "tls":
-		if w.e.tlsEnabled {
+		if w.e.tlsEnabled || w.app.names {
 			return w.tlsFeed(p, f, st, dir, data, emit)
 		}
 	case "dns":
-		if w.e.dnsEnabled {
+		if w.e.dnsEnabled || w.app.names {
 			return w.dnsStreamFeed(p, f, st, dir, data, emit)
 		}
+	case "ssh":
+		return w.sshFeed(p, f, st, dir, data, emit) // app_ssh.go
 	}
 	return VerdictPass
 }
@@ -203,11 +214,14 @@ func (w *Worker) appDetect(f *flow.Flow, fs *flowState, dir flow.Dir, data []byt
 
 // detectStream names the protocol data (the first bytes of dir's stream)
 // speaks, or "" when it cannot tell yet. DNS over TCP has no magic bytes,
-// so it is only recognised on DNS's port, as Suricata's probing does.
+// so it is only recognised on DNS's port, as Suricata's probing does. SSH
+// is recognised from either side, since its server speaks first.
 func detectStream(f *flow.Flow, dir flow.Dir, data []byte) string {
 	switch {
 	case tls.Probe(tls.Dir(dir&1), data):
 		return "tls"
+	case ssh.Probe(data):
+		return "ssh"
 	case http.Probe(http.Dir(dir&1), data):
 		return "http"
 	case (f.Key.SrcPort == 53 || f.Key.DstPort == 53) && dns.ProbeTCP(data):
@@ -228,6 +242,9 @@ func (w *Worker) httpFeed(p *decode.Packet, f *flow.Flow, st *appState, dir flow
 	for _, tx := range st.http.Txs() {
 		if tx == nil || !st.fresh(tx, dir) {
 			continue
+		}
+		if w.app.names {
+			httpTxNames(f, tx) // app_names.go
 		}
 		tb := &w.tx
 		tb.Reset()

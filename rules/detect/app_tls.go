@@ -69,6 +69,13 @@ func (w *Worker) tlsFeed(p *decode.Packet, f *flow.Flow, st *appState, dir flow.
 		return VerdictPass
 	}
 	t.stage[dir&1] = stage
+	if w.app.names {
+		tlsNames(f, s) // app_names.go
+	}
+	if !w.e.tlsEnabled {
+		// Parsed for the names alone (SetRecordNames).
+		return VerdictPass
+	}
 	tb := &w.tx
 	tb.Reset()
 	tb.AppProto = "tls"

@@ -10,8 +10,11 @@
 // those its header can satisfy. A Worker owns a flow table shard, stream
 // sessions, threshold state and scratch space: Process does not allocate
 // per packet. Every flow gets its app-layer protocol detected by content
-// (HTTP, TLS, DNS; any port), which alerts and flow records carry; the
+// (HTTP, TLS, DNS, SSH; any port), which alerts and flow records carry; the
 // HTTP, TLS and DNS parsers then run only when some rule needs them
 // (app_http.go, app_tls.go, app_dns.go) and hand transaction buffers to
-// Worker.InspectTx. Check implements `tapwatch rules check`.
+// Worker.InspectTx; SSH's identification lines are always read
+// (app_ssh.go). A Worker asked to (SetRecordNames) also keeps each flow's
+// application-layer names in flow.Flow.Names (app_names.go). Check
+// implements `tapwatch rules check`.
 package detect

@@ -60,6 +60,13 @@ type Flow struct {
 	App    any
 	Detect any
 
+	// Names are the application-layer names the flow revealed (HTTP
+	// Server and User-Agent, TLS SNI and certificate names, DNS queries,
+	// SSH banners), nil when none; the detection engine fills them when
+	// asked to (detect.Options.RecordNames). A Names is never reused, so
+	// it may be kept after the flow ended.
+	Names *Names
+
 	// Table bookkeeping: map key, LRU links, a Session kept for reuse.
 	hkey       hashKey
 	clientIsA  bool // the client is hkey's a side

@@ -1,7 +1,10 @@
 // Package flow keeps the bidirectional flow table: flows keyed by a zone and
 // a symmetric 5-tuple, their direction (to_server/to_client), TCP state,
 // counters, timeouts and a memory cap whose evictions are counted. It also
-// carries the per-flow slots the detection engine and app-layer parsers use.
+// carries the per-flow slots the detection engine and app-layer parsers use,
+// and the bounded set of application-layer names a flow revealed (Names:
+// HTTP servers and user agents, TLS names, DNS queries, SSH banners), which
+// outlives the flow for a host's profile.
 //
 // Per packet the engine calls Table.Lookup (which updates counters and the
 // TCP connection state through stream.Session.Track), then, for TCP,

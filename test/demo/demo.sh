@@ -69,25 +69,31 @@ control:
   group: ""
 YAML
 
+# start_daemon starts tapwatchd and waits until the three VM taps and the uplink are hooked.
+start_daemon() {
+	"$BIN/tapwatchd" --config "$WORK/tapwatch.yaml" --detach-on-exit 2>>"$WORK/tapwatchd.log" &
+	DAEMON=$!
+	for _ in $(seq 1 150); do
+		if "$BIN/tapwatch" status >"$WORK/status.txt" 2>/dev/null && [[ $(grep -c -- '-ingress\|-egress' "$WORK/status.txt") -ge 8 ]]; then
+			return
+		fi
+		if ! kill -0 "$DAEMON" 2>/dev/null; then
+			echo "tapwatchd exited:" >&2
+			cat "$WORK/tapwatchd.log" >&2
+			exit 1
+		fi
+		sleep 0.2
+	done
+}
+
 step "starting tapwatchd (libvirt test:///run/tapwatch-lab/libvirt.xml, default + ET Open rules)"
-"$BIN/tapwatchd" --config "$WORK/tapwatch.yaml" --detach-on-exit 2>"$WORK/tapwatchd.log" &
-DAEMON=$!
-for _ in $(seq 1 150); do
-	if "$BIN/tapwatch" status >"$WORK/status.txt" 2>/dev/null && [[ $(grep -c -- '-ingress\|-egress' "$WORK/status.txt") -ge 8 ]]; then
-		break
-	fi
-	if ! kill -0 "$DAEMON" 2>/dev/null; then
-		echo "tapwatchd exited:" >&2
-		cat "$WORK/tapwatchd.log" >&2
-		exit 1
-	fi
-	sleep 0.2
-done
+start_daemon
 cat "$WORK/status.txt"
 grep 'hook attached' "$WORK/tapwatchd.log" | sed -e 's/^.*msg=/  /' | head -20 || true
 
 step "alerts as they arrive (tapwatch alerts -f)"
-"$BIN/tapwatch" alerts -f | tee "$WORK/alerts.txt" | sed -u -e 's/^/  ALERT /' &
+# FOLLOW is tapwatch's own pid (not the pipeline's last command), so stopping it ends the follower.
+"$BIN/tapwatch" alerts -f > >(tee "$WORK/alerts.txt" | sed -u -e 's/^/  ALERT /') &
 FOLLOW=$!
 sleep 0.5
 
@@ -106,6 +112,24 @@ if [[ -n $ALERT_ID ]]; then
 		--set vars.address-groups.HOME_NET=10.77.0.0/24 -l "$WORK/replay" | grep -E '^(packets|alerts):|\[1:99' | sed -e 's/^/  /'
 fi
 
+step "what each VM really is (tapwatch vms show web, db): services, peers and the names their flows carried"
+# Flows reach the flow store when they end (idle timeout, or at exit); the lab's are still open,
+# so tapwatchd is stopped, which writes them, and started again on the same store.
+kill "$FOLLOW" 2>/dev/null
+wait "$FOLLOW" 2>/dev/null || true
+FOLLOW=
+kill "$DAEMON"
+wait "$DAEMON" 2>/dev/null || true
+DAEMON=
+start_daemon
+for vm in web db; do
+	for _ in $(seq 1 50); do
+		"$BIN/tapwatch" vms show "$vm" >"$WORK/show-$vm.txt" 2>/dev/null && break
+		sleep 0.2
+	done
+	sed -e 's/^/  /' "$WORK/show-$vm.txt"
+done
+
 step "what was detected"
 fail=0
 expect() { # sid vm what
@@ -122,6 +146,20 @@ expect 9900013 attacker "shellshock attempt attacker -> web"
 expect 9900020 attacker "DNS query for the C2 domain"
 expect 9901001 attacker "MAC spoofing by attacker"
 expect 9901002 attacker "ARP spoofing of db's address by attacker"
+seen() { # vm text what
+	if grep -qF -- "$2" "$WORK/show-$1.txt"; then
+		printf '  \033[32mOK\033[0m    %-44s in tapwatch vms show %s\n' "$3" "$1"
+	else
+		printf '  \033[31mMISS\033[0m  %-44s not in tapwatch vms show %s (%s)\n' "$3" "$1" "$2"
+		fail=1
+	fi
+}
+seen web "server: SimpleHTTP/" "web's HTTP Server header"
+seen web "tls: web.lab.example" "web's TLS certificate name"
+seen web "ssh: SSH-2.0-tapwatchlab_1.0" "web's SSH identification line"
+seen db "ua: curl/" "the user agent db sent"
+seen db "sni: web.lab.example" "the TLS name db asked for"
+seen db "dns: web.lab.example" "the DNS name db resolved"
 echo
 echo "  $(wc -l <"$WORK/alerts.txt") alerts in total. One of them as EVE JSON (Suricata's schema plus \"vm\"):"
 grep -m1 '"signature_id":9900010' "$WORK/eve.json" | python3 -m json.tool | sed -e 's/^/    /' || true

@@ -106,6 +106,8 @@ func TestLabTrafficRunsEveryStep(t *testing.T) {
 		"resolved " + lab.SuspiciousDomain,
 		"resolved web.lab.example -> [10.77.0.10]",
 		"open [5432], 99 closed",
+		"TLS 1.2 with SNI " + lab.WebTLSName + ", certificate for [" + lab.WebTLSName + "]: HTTP/1.1 200 OK",
+		`server says "` + lab.SSHServerBanner + `"`,
 		"3 replies",
 		"MAC restored",
 	} {

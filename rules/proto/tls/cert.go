@@ -433,4 +433,5 @@ func (s *State) certificate(body []byte) {
 		s.setBuf(bufSubject, []byte(f.subject))
 	}
 	s.NotBefore, s.NotAfter = f.notBefore, f.notAfter
+	s.CertCommonName, s.CertDNSNames = certNames(leaf)
 }

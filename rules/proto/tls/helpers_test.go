@@ -123,8 +123,9 @@ func summary(p *Parser) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "cv=%x cvs=%x sv=%x v=%x cs=%x ciphers=%x sni=%q ja3=%q/%s ja3s=%q/%s\n",
 		s.ClientVersion, s.ClientVersions, s.ServerVersion, s.Version(), s.CipherSuite, s.ClientCiphers, s.SNI, s.JA3String, s.JA3Hash, s.JA3SString, s.JA3SHash)
-	fmt.Fprintf(&b, "sub=%q iss=%q ser=%q fp=%q nb=%v na=%v certs=%d err=%v\n",
-		s.CertSubject, s.CertIssuer, s.CertSerial, s.CertFingerprint, s.NotBefore, s.NotAfter, len(s.Certs), s.CertError)
+	fmt.Fprintf(&b, "sub=%q iss=%q ser=%q fp=%q nb=%v na=%v certs=%d err=%v cn=%q dns=%q\n",
+		s.CertSubject, s.CertIssuer, s.CertSerial, s.CertFingerprint, s.NotBefore, s.NotAfter, len(s.Certs), s.CertError,
+		s.CertCommonName, s.CertDNSNames)
 	fmt.Fprintf(&b, "done=%v%v%v v2=%v enc=%v anom=%b pdone=%v%v\n", s.ClientHelloDone, s.ServerHelloDone, s.CertDone, s.SSLv2, s.Encrypted, s.Anomalies, p.Done(ToServer), p.Done(ToClient))
 	return b.String()
 }

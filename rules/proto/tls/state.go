@@ -40,6 +40,11 @@ type State struct {
 	// Leaf certificate fields, formatted as Suricata prints them.
 	CertSubject, CertIssuer, CertSerial, CertFingerprint string
 	NotBefore, NotAfter                                  time.Time
+	// CertCommonName and CertDNSNames are the names the leaf certificate
+	// is for: its subject's CN and its subjectAltName dNSName entries (at
+	// most 16), read best effort for a host's profile, not for rules.
+	CertCommonName string
+	CertDNSNames   []string
 	// Certs is the server's chain as sent, leaf first (DER, copied).
 	Certs [][]byte
 	// CertError says why the leaf could not be fully read, if it could not.
