@@ -143,7 +143,28 @@ func (p *Pipeline) run(w *worker) {
 		w.alerts.Add(1)
 		p.h.Alert(a, cur)
 	}
-	for fr := range w.in {
+	// Flows end on the wall clock too: a quiet host sends no packet to
+	// retire the flows that went idle, and their records would wait.
+	tick := time.NewTicker(tickEvery)
+	defer tick.Stop()
+	for {
+		var fr *Frame
+		select {
+		case f, ok := <-w.in:
+			if !ok {
+				if w.det != nil {
+					w.det.Flush(emit, p.h.FlowEnd)
+				}
+				w.publishStats()
+				return
+			}
+			fr = f
+		case now := <-tick.C:
+			if w.det != nil {
+				w.det.Tick(now, emit)
+			}
+			continue
+		}
 		if eng := p.engine.Load(); eng != w.eng {
 			if w.det != nil {
 				w.det.Flush(emit, p.h.FlowEnd)
@@ -172,11 +193,10 @@ func (p *Pipeline) run(w *worker) {
 		cur = idle
 		p.frames.Put(fr)
 	}
-	if w.det != nil {
-		w.det.Flush(emit, p.h.FlowEnd)
-	}
-	w.publishStats()
 }
+
+// tickEvery is how often a worker retires idle flows when no packet does.
+const tickEvery = time.Second
 
 func (w *worker) publishStats() {
 	st := w.dec.Stats()

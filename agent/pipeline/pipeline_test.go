@@ -93,3 +93,33 @@ func TestNewFrameDoesNotAllocateOnceWarm(t *testing.T) {
 		t.Fatalf("NewFrame allocates %.1f times per frame once the pool is warm", allocs)
 	}
 }
+
+// A flow that went quiet ends on the wall clock, without a packet or Close
+// to retire it: on a live host its record must not wait for more traffic.
+func TestIdleFlowEndsWithoutPackets(t *testing.T) {
+	eng, err := detect.Compile(nil, detect.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &countingHandler{}
+	p := New(eng, 1, h)
+	defer p.Close()
+	raw := testutil.Frame{Dst: testutil.MustMAC("52:54:00:00:00:02"), Src: testutil.MustMAC("52:54:00:00:00:01"),
+		SrcIP: netip.MustParseAddr("10.0.0.1"), DstIP: netip.MustParseAddr("10.0.0.2"),
+		SrcPort: 40000, DstPort: 53, Payload: []byte("query")}.Bytes()
+	fr := p.NewFrame(raw)
+	// Seen ten minutes ago: past every UDP timeout by now.
+	fr.Timestamp, fr.OrigLen = time.Now().Add(-10*time.Minute), len(raw)
+	p.Submit(fr)
+	deadline := time.Now().Add(5 * tickEvery)
+	for time.Now().Before(deadline) {
+		h.mu.Lock()
+		ended := h.ended
+		h.mu.Unlock()
+		if ended == 1 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the idle flow did not end within %s of wall-clock time", 5*tickEvery)
+}

@@ -142,6 +142,30 @@ func flowStateNew(f *flow.Flow) (*flowState, bool) {
 // expireEvery is how often (in packet time) idle flows are retired.
 const expireEvery = time.Second
 
+// expire retires the flows idle at now, at most once per expireEvery.
+func (w *Worker) expire(now time.Time, emit func(*Alert)) {
+	if !w.lastExpire.IsZero() {
+		w.table.Expire(now, func(f *flow.Flow, reason flow.EndReason) {
+			w.flowEnd(f, emit) // flush.go
+			if w.onEnd != nil {
+				w.onEnd(f, reason)
+			}
+		})
+	}
+	w.lastExpire = now
+}
+
+// Tick retires the flows that have been idle long enough at now, as
+// packets do when they arrive. On live capture time passes without
+// packets: the caller ticks with the wall clock, the clock its packets'
+// timestamps use, so a quiet flow still ends and gets its record.
+// Replays need not tick: their packets carry the only time there is.
+func (w *Worker) Tick(now time.Time, emit func(*Alert)) {
+	if now.Sub(w.lastExpire) >= expireEvery {
+		w.expire(now, emit)
+	}
+}
+
 // Process inspects p (already decoded) in zone, calling emit for each alert.
 func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdict {
 	w.stats.Packets++
@@ -151,15 +175,7 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 		return VerdictPass
 	}
 	if !p.Timestamp.IsZero() && p.Timestamp.Sub(w.lastExpire) >= expireEvery {
-		if !w.lastExpire.IsZero() {
-			w.table.Expire(p.Timestamp, func(f *flow.Flow, reason flow.EndReason) {
-				w.flowEnd(f, emit) // flush.go
-				if w.onEnd != nil {
-					w.onEnd(f, reason)
-				}
-			})
-		}
-		w.lastExpire = p.Timestamp
+		w.expire(p.Timestamp, emit)
 	}
 	f, dir := w.table.Lookup(p, zone)
 	w.last = f
