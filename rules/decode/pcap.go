@@ -33,7 +33,9 @@ type PcapReader struct {
 	f    *os.File
 	gz   *gzip.Reader
 	r    *bufio.Reader
-	n    int // packets returned so far
+	fr   *bufio.Reader // reads f (r reads the gzip stream of a .gz capture)
+	rb   *ReadBuffers  // where fr and buf go back on Close, if set
+	n    int           // packets returned so far
 	lt   LinkType
 	hdr  [32]byte
 	buf  []byte // the current record or block body; reused
@@ -92,14 +94,36 @@ var ErrCorruptCapture = errors.New("corrupt capture")
 
 // OpenPcap opens a pcap or pcapng file, telling them apart by their magic
 // number.
-func OpenPcap(path string) (*PcapReader, error) {
+func OpenPcap(path string) (*PcapReader, error) { return OpenPcapWith(path, nil) }
+
+// ReadBuffers holds a capture reader's buffers (128 KiB) between files, for
+// a caller that reads many captures one after the other, such as a replay
+// of a directory of small ones: without it each file costs fresh memory
+// the garbage collector must then reclaim while detection runs.
+type ReadBuffers struct {
+	br  *bufio.Reader
+	buf []byte
+}
+
+// OpenPcapWith is OpenPcap reusing rb's buffers (nil: fresh ones). They
+// return to rb when the reader is closed; rb serves one open reader at a
+// time.
+func OpenPcapWith(path string, rb *ReadBuffers) (*PcapReader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open capture %s: %w", path, err)
 	}
-	r := &PcapReader{path: path, f: f, r: bufio.NewReaderSize(f, 64<<10)}
+	r := &PcapReader{path: path, f: f, rb: rb}
+	if rb != nil && rb.br != nil {
+		rb.br.Reset(f)
+		r.fr, r.buf = rb.br, rb.buf[:0]
+		rb.br, rb.buf = nil, nil
+	} else {
+		r.fr = bufio.NewReaderSize(f, 64<<10)
+	}
+	r.r = r.fr
 	if err := r.open(); err != nil {
-		f.Close()
+		r.Close()
 		return nil, fmt.Errorf("capture %s: %w", path, err)
 	}
 	return r, nil
@@ -382,6 +406,11 @@ func (r *PcapReader) ngPacket(iface int, ts uint64, caplen, orig int, rest []byt
 func (r *PcapReader) Close() error {
 	if r.gz != nil {
 		r.gz.Close()
+	}
+	if r.rb != nil && r.fr != nil {
+		r.fr.Reset(nil)
+		r.rb.br, r.rb.buf = r.fr, r.buf[:0]
+		r.fr, r.buf = nil, nil
 	}
 	if err := r.f.Close(); err != nil {
 		return fmt.Errorf("close capture %s: %w", r.path, err)

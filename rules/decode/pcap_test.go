@@ -279,3 +279,68 @@ func TestPcapNg(t *testing.T) {
 		})
 	}
 }
+
+// Captures read one after another through shared ReadBuffers come back as
+// they do with fresh readers, gzipped and broken ones included, and the
+// buffers are reused rather than allocated per file.
+func TestPcapReadBuffersAcrossFiles(t *testing.T) {
+	want := samplePkts(t)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(pcapBytes(binary.BigEndian, true, LinkEthernet, want))
+	zw.Close()
+	files := []string{
+		writeFile(t, "a.pcap", pcapBytes(binary.LittleEndian, false, LinkEthernet, want)),
+		writeFile(t, "b.pcap.gz", gz.Bytes()),
+		writeFile(t, "c.txt", []byte("not a capture at all")),
+		writeFile(t, "d.pcap", pcapBytes(binary.LittleEndian, true, LinkEthernet, want[:2])),
+	}
+	var rb ReadBuffers
+	read := func(path string) ([]testPkt, error) {
+		r, err := OpenPcapWith(path, &rb)
+		if err != nil {
+			return nil, err
+		}
+		defer r.Close()
+		var got []testPkt
+		for {
+			data, ci, err := r.Next()
+			if err == io.EOF {
+				return got, nil
+			}
+			if err != nil {
+				return got, err
+			}
+			got = append(got, testPkt{ci.Timestamp, append([]byte(nil), data...), ci.Length})
+		}
+	}
+	for round := 0; round < 2; round++ {
+		for _, f := range files {
+			got, err := read(f)
+			fresh, _, ferr := func() ([]testPkt, []CaptureInfo, error) {
+				if _, oerr := OpenPcap(f); oerr != nil {
+					return nil, nil, oerr
+				}
+				return readAll(t, f)
+			}()
+			if (err == nil) != (ferr == nil) {
+				t.Fatalf("%s: error %v with shared buffers, %v with fresh ones", f, err, ferr)
+			}
+			checkPkts(t, got, fresh)
+		}
+	}
+	if rb.br == nil {
+		t.Fatal("the buffers did not go back to ReadBuffers on Close")
+	}
+	f := files[0]
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := read(f); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The reader, the file and the copies the test keeps; not the 128 KiB
+	// of buffers, which would show as two more.
+	if fresh := testing.AllocsPerRun(20, func() { readAll(t, f) }); allocs > fresh-2 {
+		t.Fatalf("%.0f allocations per file with shared buffers, %.0f with fresh ones", allocs, fresh)
+	}
+}

@@ -432,6 +432,10 @@ func sortSigs(ss []*csig, rank map[Action]int) {
 }
 
 func (c *csig) inBucket(b int) bool {
+	if proto, ok := c.sig.IPProto(); ok && b != bucketOf(proto) {
+		// `alert ip ... (ip_proto:41;)` can only match protocol 41.
+		return false
+	}
 	switch c.rule.Proto {
 	case "tcp", "tcp-pkt", "tcp-stream":
 		return b == bTCP

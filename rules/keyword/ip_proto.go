@@ -194,3 +194,15 @@ func init() {
 		return nil
 	}})
 }
+
+// IPProto returns the one IP protocol s's ip_proto keyword demands, if it
+// demands exactly one: the engine then files the rule only with packets
+// of that protocol instead of testing it on every packet.
+func (s *Sig) IPProto() (uint8, bool) {
+	for _, pm := range s.Packet {
+		if m, ok := pm.(ipProtoMatch); ok && m.cmp.Mode == CmpEq {
+			return uint8(m.cmp.A), true
+		}
+	}
+	return 0, false
+}

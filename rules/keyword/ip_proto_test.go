@@ -65,3 +65,28 @@ func TestIPProtoMatch(t *testing.T) {
 		{"no ip", "!6", &decode.Packet{}, false},
 	})
 }
+
+func TestSigIPProto(t *testing.T) {
+	k, _ := Lookup("ip_proto")
+	for _, tc := range []struct {
+		args []string
+		want uint8
+		ok   bool
+	}{
+		{[]string{"41"}, 41, true},
+		{[]string{"!17", "tcp"}, 6, true},
+		{[]string{"!6"}, 0, false},
+		{[]string{">50"}, 0, false},
+		{nil, 0, false},
+	} {
+		s := &Sig{}
+		for _, a := range tc.args {
+			if err := k.Apply(s, a); err != nil {
+				t.Fatalf("ip_proto:%s: %v", a, err)
+			}
+		}
+		if got, ok := s.IPProto(); got != tc.want || ok != tc.ok {
+			t.Errorf("ip_proto %v: IPProto() = %d, %v; want %d, %v", tc.args, got, ok, tc.want, tc.ok)
+		}
+	}
+}
