@@ -70,6 +70,10 @@ for name in b_etopen c_snort3; do
 done
 
 echo
+echo "== detection alone (no file reading, no output): corpus frames held in memory, rules vs none per CPU second"
+(cd "$ROOT" && go test -run '^$' -bench 'BenchmarkEngine$' -benchtime 2x -count 1 ./rules/detect 2>&1 | grep -E '^(Benchmark|ok)') || true
+
+echo
 echo "== Go benchmarks: decoder, matcher, EVE writer"
 cd "$ROOT"
 go test -run '^$' -bench . -benchtime 1x -count 1 ./rules/decode ./agent/output/eve 2>&1 | grep -E '^(Benchmark|ok)' || true
