@@ -8,8 +8,9 @@
 // PreAlert window is held in memory and written only when an alert fires,
 // followed by the alerting flow's packets for PostAlert), or All.
 //
-// Packet and Alert never block the detection hot path: they copy and hand
-// work to a bounded queue that one writer goroutine drains; a full queue
-// drops and counts. The writer goroutine alone owns files, rings and alert
-// windows. The package does not log; the daemon reads Stats.
+// Packet and Alert never block the detection hot path: they copy into
+// batches of a bounded queue that one writer goroutine drains a batch at a
+// time; a full queue drops and counts. The writer goroutine alone owns
+// files, rings and alert windows. The package does not log; the daemon
+// reads Stats.
 package record

@@ -42,79 +42,116 @@ func pad4(n int) int { return (n + 3) &^ 3 }
 type ngWriter struct {
 	w   io.Writer
 	buf []byte
+	opt []byte
 }
 
-func (e *ngWriter) block(typ uint32, body []byte) (int, error) {
-	total := 12 + len(body)
-	b := e.buf[:0]
-	b = le.AppendUint32(b, typ)
-	b = le.AppendUint32(b, uint32(total))
-	b = append(b, body...)
-	b = le.AppendUint32(b, uint32(total))
-	e.buf = b
-	return e.w.Write(b)
-}
-
-func appendOpt(b []byte, code uint16, v []byte) []byte {
+func appendOpt(b []byte, code uint16, v string) []byte {
 	b = le.AppendUint16(b, code)
 	b = le.AppendUint16(b, uint16(len(v)))
 	b = append(b, v...)
-	for range pad4(len(v)) - len(v) {
-		b = append(b, 0)
-	}
+	return appendPad(b, len(v))
+}
+
+// appendPad pads n bytes just appended to a 32-bit boundary.
+func appendPad(b []byte, n int) []byte {
+	var zero [3]byte
+	return append(b, zero[:pad4(n)-n]...)
+}
+
+// appendBlock closes the block begun at start: its length goes into the
+// header and the trailer.
+func appendBlock(b []byte, start int) []byte {
+	b = le.AppendUint32(b, 0)
+	n := uint32(len(b) - start)
+	le.PutUint32(b[start+4:], n)
+	le.PutUint32(b[len(b)-4:], n)
 	return b
 }
 
-func (e *ngWriter) sectionHeader() (int, error) {
-	var b []byte
+func appendSectionHeader(b []byte) []byte {
+	start := len(b)
+	b = le.AppendUint32(b, blockSHB)
+	b = le.AppendUint32(b, 0)
 	b = le.AppendUint32(b, 0x1a2b3c4d)
 	b = le.AppendUint16(b, 1)
 	b = le.AppendUint16(b, 0)
-	b = le.AppendUint64(b, ^uint64(0))      // section length unknown
-	b = appendOpt(b, 4, []byte("tapwatch")) // shb_userappl
-	b = appendOpt(b, optEnd, nil)
-	return e.block(blockSHB, b)
+	b = le.AppendUint64(b, ^uint64(0)) // section length unknown
+	b = appendOpt(b, 4, "tapwatch")    // shb_userappl
+	b = appendOpt(b, optEnd, "")
+	return appendBlock(b, start)
 }
 
-func (e *ngWriter) interfaceDescription(iface, vm string) (int, error) {
-	var b []byte
+func appendInterfaceDescription(b []byte, iface, vm string) []byte {
+	start := len(b)
+	b = le.AppendUint32(b, blockIDB)
+	b = le.AppendUint32(b, 0)
 	b = le.AppendUint16(b, linkEthernet)
 	b = le.AppendUint16(b, 0)
 	b = le.AppendUint32(b, snapLen)
-	b = appendOpt(b, optIfName, []byte(iface))
-	b = appendOpt(b, optIfDescr, []byte("vm "+vm))
-	b = appendOpt(b, optIfTsresol, []byte{9})
-	b = appendOpt(b, optEnd, nil)
-	return e.block(blockIDB, b)
+	b = appendOpt(b, optIfName, iface)
+	b = le.AppendUint16(b, optIfDescr)
+	b = le.AppendUint16(b, uint16(len("vm ")+len(vm)))
+	b = append(append(b, "vm "...), vm...)
+	b = appendPad(b, len("vm ")+len(vm))
+	b = appendOpt(b, optIfTsresol, "\x09")
+	b = appendOpt(b, optEnd, "")
+	return appendBlock(b, start)
+}
+
+// maxFlowOpts is the most appendFlowOpts adds: a comment of flowPrefix and
+// 20 digits, and the end of options.
+const maxFlowOpts = 4 + (len(flowPrefix)+20+3)&^3 + 4
+
+// appendFlowOpts appends an enhanced packet block's options: the flow
+// comment and the end of options. They depend on the flow alone, so the
+// writer encodes them once per flow and segment.
+func appendFlowOpts(b []byte, flowID uint64) []byte {
+	var num [len(flowPrefix) + 20]byte
+	v := strconv.AppendUint(append(num[:0], flowPrefix...), flowID, 10)
+	b = le.AppendUint16(b, optComment)
+	b = le.AppendUint16(b, uint16(len(v)))
+	b = append(b, v...)
+	b = appendPad(b, len(v))
+	return appendOpt(b, optEnd, "")
+}
+
+// epbLen is the size of an enhanced packet block of n bytes with options
+// of optLen bytes.
+func epbLen(n, optLen int) int { return 28 + pad4(n) + optLen + 4 }
+
+// appendEnhancedPacket appends an enhanced packet block; opts come from
+// appendFlowOpts.
+func appendEnhancedPacket(b []byte, ifaceID uint32, ns int64, data []byte, origLen int, opts []byte) []byte {
+	total := uint32(epbLen(len(data), len(opts)))
+	var h [28]byte
+	le.PutUint32(h[0:], blockEPB)
+	le.PutUint32(h[4:], total)
+	le.PutUint32(h[8:], ifaceID)
+	le.PutUint32(h[12:], uint32(uint64(ns)>>32))
+	le.PutUint32(h[16:], uint32(ns))
+	le.PutUint32(h[20:], uint32(len(data)))
+	le.PutUint32(h[24:], uint32(max(origLen, len(data))))
+	b = append(b, h[:]...)
+	b = append(b, data...)
+	b = appendPad(b, len(data))
+	b = append(b, opts...)
+	return le.AppendUint32(b, total)
+}
+
+func (e *ngWriter) sectionHeader() (int, error) {
+	e.buf = appendSectionHeader(e.buf[:0])
+	return e.w.Write(e.buf)
+}
+
+func (e *ngWriter) interfaceDescription(iface, vm string) (int, error) {
+	e.buf = appendInterfaceDescription(e.buf[:0], iface, vm)
+	return e.w.Write(e.buf)
 }
 
 func (e *ngWriter) enhancedPacket(ifaceID uint32, ts time.Time, flowID uint64, data []byte, origLen int) (int, error) {
-	ns := uint64(ts.UnixNano())
-	origLen = max(origLen, len(data))
-	total := 12 + 20 + pad4(len(data)) + 4 + pad4(len(flowPrefix)+20) + 4
-	if cap(e.buf) < total {
-		e.buf = make([]byte, 0, total)
-	}
-	b := e.buf[:0]
-	b = le.AppendUint32(b, blockEPB)
-	b = le.AppendUint32(b, 0) // length, patched below
-	b = le.AppendUint32(b, ifaceID)
-	b = le.AppendUint32(b, uint32(ns>>32))
-	b = le.AppendUint32(b, uint32(ns))
-	b = le.AppendUint32(b, uint32(len(data)))
-	b = le.AppendUint32(b, uint32(origLen))
-	b = append(b, data...)
-	for range pad4(len(data)) - len(data) {
-		b = append(b, 0)
-	}
-	var num [len(flowPrefix) + 20]byte
-	b = appendOpt(b, optComment, strconv.AppendUint(append(num[:0], flowPrefix...), flowID, 10))
-	b = appendOpt(b, optEnd, nil)
-	b = le.AppendUint32(b, 0)
-	le.PutUint32(b[4:], uint32(len(b)))
-	le.PutUint32(b[len(b)-4:], uint32(len(b)))
-	e.buf = b
-	return e.w.Write(b)
+	e.opt = appendFlowOpts(e.opt[:0], flowID)
+	e.buf = appendEnhancedPacket(e.buf[:0], ifaceID, ts.UnixNano(), data, origLen, e.opt)
+	return e.w.Write(e.buf)
 }
 
 // recPacket is one packet read back from a segment.

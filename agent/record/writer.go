@@ -1,7 +1,6 @@
 package record
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,12 +53,129 @@ const (
 )
 
 type openSeg struct {
-	meta   *segMeta
-	f      *os.File
-	bw     *bufio.Writer
-	enc    ngWriter
-	ifaces map[string]uint32
+	meta *segMeta
+	f    *os.File
+	// buf collects encoded blocks for one large write: a write system
+	// call per packet would cost more than the rest of recording.
+	buf    []byte
+	ifaces []ifaceID
 	flows  map[uint64]struct{}
+	// slots remember recent flows: their encoded packet options, and that
+	// flows already holds them, sparing a map update and a number
+	// formatting per packet.
+	slots [flowSlots]flowSlot
+	// The oldest and newest packet's times: meta.First is kept current,
+	// meta.Last is set by sync, as a time per packet would cost.
+	firstNs, lastNs int64
+	// written is the bytes in the file, prealloc the end of the blocks
+	// reserved for it (-1: reserving failed), maxSize the segment size.
+	written, prealloc, maxSize int64
+}
+
+type ifaceID struct {
+	name string
+	id   uint32
+}
+
+// flowSlots is the number of recent flows an open segment remembers; a
+// VM's busy flows at any moment are few.
+const flowSlots = 256
+
+type flowSlot struct {
+	id   uint64
+	used bool
+	n    uint8
+	opts [maxFlowOpts]byte
+}
+
+// segBufBytes is how much of an open segment's buffer is written at once,
+// at file offsets that are multiples of it: large aligned writes spare
+// system calls and let the page cache use large folios (a quarter less
+// kernel time than the same writes unaligned). The buffer has room for a
+// large block beyond that, so appending one does not grow it.
+const (
+	segBufBytes = 256 << 10
+	segBufCap   = segBufBytes + 64<<10
+)
+
+// sync brings the index entry up to the packets written.
+func (s *openSeg) sync() {
+	if s.meta.Packets > 0 {
+		s.meta.Last = time.Unix(0, s.lastNs).UTC()
+	}
+}
+
+// flush writes all buffered blocks to the file.
+func (s *openSeg) flush() error {
+	err := s.writeOut(s.buf)
+	s.buf = s.buf[:0]
+	return err
+}
+
+// flushAligned writes the buffer up to the next multiple of segBufBytes in
+// the file, if it reaches that far, keeping the rest.
+func (s *openSeg) flushAligned() error {
+	n := segBufBytes - int(s.written%segBufBytes)
+	if len(s.buf) < n {
+		return nil
+	}
+	err := s.writeOut(s.buf[:n])
+	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
+	return err
+}
+
+// writeOut appends b to the file, reserving its blocks first.
+func (s *openSeg) writeOut(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if end := s.written + int64(len(b)); end > s.prealloc {
+		s.reserve(end)
+	}
+	n, err := s.f.Write(b)
+	s.written += int64(n)
+	return err
+}
+
+// maxPrealloc bounds how far ahead of its data a segment's blocks are
+// reserved. Reserved space is outside the disk budget, so the reach grows
+// with the segment (at most its size so far): a quiet VM's segment
+// reserves little, a busy one makes few fallocate calls.
+const maxPrealloc = 4 << 20
+
+// reserve preallocates the segment's blocks up to end and some beyond,
+// within its size. A buffered write onto reserved blocks skips the
+// filesystem's reservation of each block as it is written (with ext4 a
+// fifth to a third of the write's kernel time). It is only a saving: where
+// it fails (no support, or a full disk, which the write then reports) the
+// segment stops trying.
+func (s *openSeg) reserve(end int64) {
+	if s.prealloc < 0 {
+		return
+	}
+	ahead := min(max(s.written, segBufBytes), maxPrealloc)
+	next := min(end+ahead, s.maxSize)
+	if next <= s.prealloc {
+		return
+	}
+	if err := preallocate(s.f, s.prealloc, next-s.prealloc); err != nil {
+		s.prealloc = -1
+		return
+	}
+	s.prealloc = next
+}
+
+// close writes what is buffered, frees the blocks reserved beyond it and
+// closes the file.
+func (s *openSeg) close() (flushErr, closeErr error) {
+	flushErr = s.flush()
+	if s.prealloc > s.written {
+		// Truncating to the size it has drops the reservation.
+		if err := s.f.Truncate(s.written); err != nil && flushErr == nil {
+			flushErr = err
+		}
+	}
+	return flushErr, s.f.Close()
 }
 
 type window struct {
@@ -77,6 +193,8 @@ type vmState struct {
 	ringMem   int
 	windows   []window
 	lastAlert time.Time
+	buf       []byte // the closed segment's buffer, for the next one
+	lastIface string // for ifaceName
 }
 
 // writer is the state the writer goroutine owns.
@@ -90,11 +208,18 @@ type writer struct {
 
 	backoffUntil time.Time
 	closeErr     error
-	lastFlush    time.Time // of the dry-queue flush
+	batches      []*batch  // scratch for queue.take
+	lastPartial  time.Time // when the writer last took a batch not yet full
+
+	// Counted per packet, published per batch: an atomic per packet is
+	// contended by Stats and costs more than the counting.
+	written int
 }
 
-// dryFlushGap is the least time between two flushes the queue running dry
-// triggers; FlushEvery still bounds how long a packet stays buffered.
+// dryFlushGap is the least time between two takes of a batch that is not
+// full yet (and the flushes that follow them): a quiet VM's packets reach
+// the disk this promptly, while a busy host's are handled in full batches.
+// FlushEvery still bounds how long a packet stays buffered.
 const dryFlushGap = 50 * time.Millisecond
 
 func newWriter(r *Recorder) *writer {
@@ -138,116 +263,140 @@ func (w *writer) run() {
 	defer close(r.done)
 	tick := time.NewTicker(r.opts.FlushEvery)
 	defer tick.Stop()
+	// dry takes the batch being filled when it has waited dryFlushGap.
+	dry := time.NewTimer(time.Hour)
+	dry.Stop()
+	dryArmed := false
+	busy := false // the last look found batches: look again before waiting
 	for {
-		select {
-		case it, ok := <-r.queue:
-			if !ok {
-				w.takePending()
-				w.shutdown()
-				return
+		var req *snapRequest
+		force := false
+		if busy {
+			select {
+			case <-dry.C:
+				dryArmed = false
+			case sr := <-r.snapReq:
+				req, force = &sr, true
+			case <-tick.C:
+				force = true
+			default:
 			}
-			if r.hold != nil {
-				r.hold()
-			}
-			w.takePending()
-			w.handle(&it)
-			// Take what else is queued without going back to the
-			// select: at a busy host's packet rate the three-way
-			// select per packet is a tenth of the writer's time.
-			if !w.drain() {
-				w.takePending()
-				w.shutdown()
-				return
-			}
-			// Flush buffers when the queue runs dry, so a quiet VM's
-			// packets reach the disk promptly; but at most every
-			// dryFlushGap, or a writer that keeps pace with a busy host
-			// would make a write system call per packet.
-			if len(r.queue) == 0 {
-				if now := time.Now(); now.Sub(w.lastFlush) >= dryFlushGap {
-					w.lastFlush = now
-					w.flushAll()
-				}
-			}
-		case req := <-r.snapReq:
-			// An export sees every packet queued before it asked.
-			closed := false
-			for n := len(r.queue); n > 0; n-- {
-				it, ok := <-r.queue
-				if !ok {
-					closed = true
-					break
-				}
-				w.handle(&it)
-			}
-			w.takePending()
-			w.flushAll()
-			req.reply <- w.snapshot(req.alertID)
-			if closed {
-				w.shutdown()
-				return
-			}
-		case <-tick.C:
-			w.takePending()
-			w.housekeep()
-		}
-	}
-}
-
-// drainBatch bounds the packets the writer takes per drain, so the
-// ticker and exports are not kept waiting behind a queue that never empties.
-const drainBatch = 256
-
-// drain handles up to drainBatch more queued items, as the loop in run
-// would. It returns false when the queue is closed.
-func (w *writer) drain() bool {
-	r := w.r
-	for range drainBatch {
-		select {
-		case it, ok := <-r.queue:
-			if !ok {
-				return false
-			}
-			if r.hold != nil {
-				r.hold()
-			}
-			w.takePending()
-			w.handle(&it)
-		default:
-			return true
-		}
-	}
-	return true
-}
-
-func (w *writer) takePending() {
-	p := &w.r.pending
-	p.Lock()
-	items := p.items
-	p.items = nil
-	p.Unlock()
-	for i := range items {
-		w.handle(&items[i])
-	}
-}
-
-func (w *writer) handle(it *item) {
-	w.r.queuedBytes.Add(-int64(len(it.data)))
-	v := w.vm(it.vm)
-	if it.kind == kindAlert {
-		w.alert(v, it)
-		return
-	}
-	switch it.mode {
-	case All:
-		w.write(v, it)
-	case Alerts:
-		if w.inWindow(v, it) {
-			w.write(v, it)
 		} else {
-			w.ringPush(v, *it)
+			select {
+			case <-r.kick:
+			case <-dry.C:
+				dryArmed = false
+			case sr := <-r.snapReq:
+				// An export sees every packet queued before it asked.
+				req, force = &sr, true
+			case <-tick.C:
+				force = true
+			}
+		}
+		now := time.Now()
+		bs, tookPartial, pending, closed := r.q.take(w.batches[:0], force || now.Sub(w.lastPartial) >= dryFlushGap, dryArmed)
+		busy = len(bs) > 0
+		for i, b := range bs {
+			w.handleBatch(b)
+			bs[i] = nil
+		}
+		w.batches = bs[:0]
+		if tookPartial {
+			w.lastPartial = now
+			// The queue ran dry: write the buffers, so a quiet VM's
+			// packets reach the disk promptly.
+			w.flushAll()
+		}
+		w.publish()
+		if closed {
+			w.shutdown()
+			if req != nil {
+				req.reply <- w.snapshot(req.alertID)
+			}
+			return
+		}
+		switch {
+		case req != nil:
+			w.flushAll()
+			w.syncOpen()
+			req.reply <- w.snapshot(req.alertID)
+		case force:
+			w.housekeep()
+			w.publish()
+		}
+		// While packets flow the dry timer stays armed, so the first
+		// record after a take need not wake the writer; it stops once a
+		// look finds nothing.
+		if (busy || pending) && !dryArmed {
+			dry.Reset(max(dryFlushGap-time.Since(w.lastPartial), time.Millisecond))
+			dryArmed = true
 		}
 	}
+}
+
+// publish makes the counters kept per batch visible to Stats.
+func (w *writer) publish() {
+	if w.written > 0 {
+		w.r.written.Add(uint64(w.written))
+		w.written = 0
+	}
+	w.r.diskBytes.Store(w.total)
+}
+
+// state is the writer's state of the VM behind c.
+func (w *writer) state(c *vmCtl) *vmState {
+	if c.st == nil {
+		c.st = w.vm(c.name)
+	}
+	return c.st
+}
+
+// handleBatch handles b's records in order and recycles it.
+func (w *writer) handleBatch(b *batch) {
+	r := w.r
+	r.q.release(b)
+	ctls := r.vms.Load().byIdx
+	var h rec
+	for off := 0; off < len(b.data); {
+		h.get(b.data[off:])
+		name := b.data[off+recHeader : off+recHeader+int(h.nameLen)]
+		data := b.data[off+recHeader+int(h.nameLen) : off+recHeader+int(h.nameLen)+int(h.n)]
+		off += recSize(int(h.nameLen), int(h.n))
+		if r.hold != nil {
+			r.hold()
+		}
+		v := w.state(ctls[h.vm])
+		if h.kind == kindAlert {
+			w.alert(v, &item{kind: kindAlert, mode: Mode(h.mode), vm: v.name, ts: time.Unix(0, h.ns).UTC(),
+				flowID: h.flowID, alertID: string(name)})
+			continue
+		}
+		switch Mode(h.mode) {
+		case All:
+			w.write(v, name, h.ns, h.flowID, data, int(h.origLen))
+		case Alerts:
+			it := item{kind: kindPacket, mode: Alerts, vm: v.name, ts: time.Unix(0, h.ns).UTC(),
+				flowID: h.flowID, origLen: int(h.origLen)}
+			if w.inWindow(v, &it) {
+				w.write(v, name, h.ns, h.flowID, data, it.origLen)
+			} else {
+				// The ring outlives the batch: it needs its own copies.
+				it.iface = v.ifaceName(name)
+				it.data = append([]byte(nil), data...)
+				w.ringPush(v, it)
+			}
+		}
+	}
+	r.q.recycle(b)
+}
+
+// ifaceName returns name as a string, the same one for a VM's interface
+// each time, so a ring of held packets does not hold a copy per packet.
+func (v *vmState) ifaceName(name []byte) string {
+	if string(name) != v.lastIface {
+		v.lastIface = string(name)
+	}
+	return v.lastIface
 }
 
 // inWindow says whether an Alerts-mode packet is to be written now: it
@@ -305,7 +454,7 @@ func (w *writer) alert(v *vmState, it *item) {
 	from := it.ts.Add(-w.r.opts.PreAlert)
 	for i := v.ringHd; i < len(v.ring); i++ {
 		if p := &v.ring[i]; !p.ts.Before(from) {
-			w.write(v, p)
+			w.write(v, []byte(p.iface), p.ts.UnixNano(), p.flowID, p.data, p.origLen)
 		}
 	}
 	w.dropRing(v)
@@ -332,7 +481,8 @@ func (w *writer) appendAlert(a alertRec) {
 	}
 }
 
-func (w *writer) write(v *vmState, it *item) {
+// write appends one packet to v's segment, opening or rolling it.
+func (w *writer) write(v *vmState, iface []byte, ns int64, flowID uint64, data []byte, origLen int) {
 	if !w.backoffUntil.IsZero() {
 		if time.Now().Before(w.backoffUntil) {
 			w.r.errs.Add(1)
@@ -340,69 +490,109 @@ func (w *writer) write(v *vmState, it *item) {
 		}
 		w.backoffUntil = time.Time{}
 	}
-	need := int64(12 + 20 + pad4(len(it.data)) + 4 + pad4(len(flowPrefix)+20) + 4)
+	// The largest the block can be, so a segment never exceeds its size.
+	need := int64(epbLen(len(data), maxFlowOpts))
 	if s := v.seg; s != nil && s.meta.Packets > 0 && s.meta.Bytes+need > w.r.opts.SegmentBytes {
 		w.closeSeg(v)
 	}
 	if v.seg == nil {
-		if err := w.openSeg(v, it.ts); err != nil {
+		if err := w.openSeg(v, ns); err != nil {
 			w.r.errs.Add(1)
 			w.fail(err)
 			return
 		}
 	}
 	s := v.seg
-	id, ok := s.ifaces[it.iface]
+	id, ok := s.iface(iface)
 	if !ok {
 		id = uint32(len(s.ifaces))
-		n, err := s.enc.interfaceDescription(it.iface, v.name)
-		w.grow(s, int64(n))
-		if err != nil {
-			w.writeFailed(v, err, it)
+		if !w.room(v, 64+len(iface)+len(v.name)) {
 			return
 		}
-		s.ifaces[it.iface] = id
+		name := string(iface)
+		n := len(s.buf)
+		s.buf = appendInterfaceDescription(s.buf, name, v.name)
+		w.grow(s, int64(len(s.buf)-n))
+		s.ifaces = append(s.ifaces, ifaceID{name, id})
 	}
-	n, err := s.enc.enhancedPacket(id, it.ts, it.flowID, it.data, it.origLen)
-	w.grow(s, int64(n))
-	if err != nil {
-		w.writeFailed(v, err, it)
+	slot := s.flow(flowID)
+	opts := slot.opts[:slot.n]
+	size := epbLen(len(data), len(opts))
+	if !w.room(v, size) {
 		return
 	}
+	s.buf = appendEnhancedPacket(s.buf, id, ns, data, origLen, opts)
+	w.grow(s, int64(size))
 	m := s.meta
-	if m.Packets == 0 || it.ts.Before(m.First) {
-		m.First = it.ts
+	if m.Packets == 0 || ns < s.firstNs {
+		s.firstNs, m.First = ns, time.Unix(0, ns).UTC()
 	}
-	if it.ts.After(m.Last) {
-		m.Last = it.ts
+	if m.Packets == 0 || ns > s.lastNs {
+		s.lastNs = ns
 	}
 	m.Packets++
-	s.flows[it.flowID] = struct{}{}
-	w.r.written.Add(1)
+	w.written++
 	if w.total > w.r.opts.BudgetBytes {
 		w.enforceBudget()
 	}
 }
 
+// room makes room for n more bytes in v's segment buffer, writing out
+// what fills it. It reports false when that write failed (counted, and the
+// segment closed).
+func (w *writer) room(v *vmState, n int) bool {
+	s := v.seg
+	err := s.flushAligned()
+	if err == nil && len(s.buf) > 0 && len(s.buf)+n > cap(s.buf) {
+		err = s.flush() // a block larger than the buffer holds
+	}
+	if err != nil {
+		w.writeFailed(v, err)
+		return false
+	}
+	return true
+}
+
+// iface is the segment's interface ID for name.
+func (s *openSeg) iface(name []byte) (uint32, bool) {
+	for i := range s.ifaces {
+		if s.ifaces[i].name == string(name) {
+			return s.ifaces[i].id, true
+		}
+	}
+	return 0, false
+}
+
+// flow returns the slot of id, adding the flow to the segment's set.
+func (s *openSeg) flow(id uint64) *flowSlot {
+	sl := &s.slots[id%flowSlots]
+	if !sl.used || sl.id != id {
+		s.flows[id] = struct{}{}
+		sl.used, sl.id = true, id
+		sl.n = uint8(len(appendFlowOpts(sl.opts[:0], id)))
+	}
+	return sl
+}
+
 func (w *writer) grow(s *openSeg, n int64) {
 	s.meta.Bytes += n
 	w.total += n
-	w.r.diskBytes.Store(w.total)
 }
 
-func (w *writer) writeFailed(v *vmState, err error, it *item) {
+func (w *writer) writeFailed(v *vmState, err error) {
 	w.r.errs.Add(1)
 	w.fail(fmt.Errorf("recording %s: write segment %s (disk full?): %w", v.name, v.seg.meta.File, err))
 	w.closeSeg(v)
 }
 
-func (w *writer) openSeg(v *vmState, ts time.Time) error {
+func (w *writer) openSeg(v *vmState, ns int64) error {
 	dir := filepath.Join(w.r.dir, v.dirName)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("recording %s: create %s: %w", v.name, dir, err)
 	}
+	ts := time.Unix(0, ns).UTC()
 	for {
-		name := fmt.Sprintf("%s-%d%s", ts.UTC().Format("20060102T150405"), v.seq, segExt)
+		name := fmt.Sprintf("%s-%d%s", ts.Format("20060102T150405"), v.seq, segExt)
 		v.seq++
 		path := filepath.Join(dir, name)
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
@@ -412,18 +602,19 @@ func (w *writer) openSeg(v *vmState, ts time.Time) error {
 		if err != nil {
 			return fmt.Errorf("recording %s: create segment %s (disk full or not writable?): %w", v.name, path, err)
 		}
+		buf := v.buf
+		if buf == nil {
+			buf = make([]byte, 0, segBufCap)
+		}
+		v.buf = nil
 		s := &openSeg{meta: &segMeta{VM: v.name, File: filepath.Join(v.dirName, name), open: true},
-			f: f, bw: bufio.NewWriterSize(f, 64<<10), ifaces: map[string]uint32{}, flows: map[uint64]struct{}{}}
-		s.enc.w = s.bw
+			f: f, buf: buf[:0], flows: map[uint64]struct{}{}, maxSize: w.r.opts.SegmentBytes}
 		v.seg = s
 		w.segs = append(w.segs, s.meta)
 		w.r.segments.Store(int64(len(w.segs)))
-		n, err := s.enc.sectionHeader()
-		w.grow(s, int64(n))
-		if err != nil {
-			w.closeSeg(v)
-			return fmt.Errorf("recording %s: write segment %s: %w", v.name, path, err)
-		}
+		n := len(s.buf)
+		s.buf = appendSectionHeader(s.buf)
+		w.grow(s, int64(len(s.buf)-n))
 		return nil
 	}
 }
@@ -435,12 +626,15 @@ func (w *writer) closeSeg(v *vmState) {
 		return
 	}
 	v.seg = nil
-	if err := s.bw.Flush(); err != nil {
-		w.fail(fmt.Errorf("recording %s: flush segment %s (disk full?): %w", v.name, s.meta.File, err))
+	flushErr, closeErr := s.close()
+	if flushErr != nil {
+		w.fail(fmt.Errorf("recording %s: flush segment %s (disk full?): %w", v.name, s.meta.File, flushErr))
 	}
-	if err := s.f.Close(); err != nil {
-		w.fail(fmt.Errorf("recording %s: close segment %s: %w", v.name, s.meta.File, err))
+	if closeErr != nil {
+		w.fail(fmt.Errorf("recording %s: close segment %s: %w", v.name, s.meta.File, closeErr))
 	}
+	v.buf = s.buf[:0] // for the VM's next segment
+	s.sync()
 	m := s.meta
 	m.Flows = make([]uint64, 0, len(s.flows))
 	for id := range s.flows {
@@ -548,8 +742,8 @@ func (w *writer) enforceBudget() {
 
 func (w *writer) flushAll() {
 	for _, v := range w.vms {
-		if s := v.seg; s != nil && s.bw.Buffered() > 0 {
-			if err := s.bw.Flush(); err != nil {
+		if s := v.seg; s != nil && len(s.buf) > 0 {
+			if err := s.flush(); err != nil {
 				w.r.errs.Add(1)
 				w.fail(fmt.Errorf("recording %s: flush segment %s (disk full?): %w", v.name, s.meta.File, err))
 				w.closeSeg(v)
@@ -558,10 +752,20 @@ func (w *writer) flushAll() {
 	}
 }
 
+// syncOpen brings the open segments' index entries up to date, for a
+// snapshot.
+func (w *writer) syncOpen() {
+	for _, v := range w.vms {
+		if v.seg != nil {
+			v.seg.sync()
+		}
+	}
+}
+
 // housekeep applies mode changes the writer has not seen through packets:
 // a VM turned Off closes its segment, one leaving Alerts frees its ring.
 func (w *writer) housekeep() {
-	ctl := *w.r.vms.Load()
+	ctl := w.r.vms.Load().byName
 	for name, v := range w.vms {
 		m := Off
 		if c := ctl[name]; c != nil {
@@ -573,6 +777,7 @@ func (w *writer) housekeep() {
 		}
 		if m == Off {
 			w.closeSeg(v)
+			v.buf = nil // a VM that records no more holds no buffer
 		}
 	}
 	w.flushAll()
@@ -644,6 +849,10 @@ func (w *writer) load() error {
 					os.Remove(filepath.Join(root, rel))
 					continue
 				}
+				// Never closed, it may hold blocks reserved beyond its
+				// end; truncating to its size frees them. Only space is
+				// at stake, so a failure is ignored.
+				_ = os.Truncate(filepath.Join(root, rel), m.Bytes)
 			} else {
 				delete(known, rel)
 			}
