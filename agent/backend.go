@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
+	"slices"
 	"sync/atomic"
 
 	"github.com/vishvananda/netlink"
@@ -119,20 +121,34 @@ func (b backend) Profile(ctx context.Context, name string) (api.Profile, error) 
 	if !found {
 		return p, fmt.Errorf("no VM named %q (tapwatch vms lists them)", name)
 	}
+	addrs := map[string]bool{}
 	for _, n := range p.VM.NICs {
+		p.MACs = append(p.MACs, api.MACUse{MAC: n.MAC, Tap: n.Tap, Libvirt: true})
 		if hw, err := net.ParseMAC(n.MAC); err == nil {
 			var mac [6]byte
 			copy(mac[:], hw)
 			for _, a := range b.d.vms.Addresses(mac) {
-				p.Addresses = append(p.Addresses, a.String())
+				addrs[a.String()] = true
 			}
+		}
+		for _, u := range b.d.vms.ForeignMACs(n.Tap) {
+			p.MACs = append(p.MACs, api.MACUse{MAC: net.HardwareAddr(u.MAC[:]).String(), Tap: n.Tap,
+				Frames: u.Frames, First: u.First, Last: u.Last})
 		}
 	}
 	if b.d.flows != nil {
 		if p.Services, err = b.d.flows.Services(ctx, name); err != nil {
 			return p, err
 		}
+		used, err := b.d.flows.Addresses(ctx, name)
+		if err != nil {
+			return p, err
+		}
+		for _, u := range used {
+			addrs[u.Addr.String()] = true
+		}
 	}
+	p.Addresses = slices.Sorted(maps.Keys(addrs))
 	return p, nil
 }
 

@@ -76,9 +76,24 @@ type HookReply struct {
 // services it answered on, the servers it used, the addresses it sent from,
 // beside what libvirt says it is.
 type Profile struct {
-	VM        VM                  `json:"vm"`
-	Addresses []string            `json:"addresses"`
-	Services  []flowstore.Service `json:"services"`
+	VM VM `json:"vm"`
+	// Addresses the VM sent from: learned from live traffic since the
+	// agent started, and found in its stored flows.
+	Addresses []string `json:"addresses"`
+	// MACs the VM's NICs sent from: libvirt's, and any other (spoofing).
+	MACs     []MACUse            `json:"macs"`
+	Services []flowstore.Service `json:"services"`
+}
+
+// MACUse is a source MAC seen on a VM's tap, compared with libvirt's.
+type MACUse struct {
+	MAC     string `json:"mac"`
+	Tap     string `json:"tap"`
+	Libvirt bool   `json:"libvirt"` // the MAC libvirt gave this NIC
+	// For other MACs: frames sent from it, first and last seen.
+	Frames uint64    `json:"frames,omitempty"`
+	First  time.Time `json:"first,omitzero"`
+	Last   time.Time `json:"last,omitzero"`
 }
 
 // Backend is what the daemon provides to the control socket.

@@ -111,6 +111,12 @@ func runVMShow(ctx context.Context, env *Env, args []string) int {
 	for _, n := range p.VM.NICs {
 		fmt.Fprintf(env.Stdout, "  libvirt NIC %s on %s via %s (%s)\n", n.MAC, n.Bridge, n.Tap, hookState(n))
 	}
+	for _, m := range p.MACs {
+		if !m.Libvirt {
+			fmt.Fprintf(env.Stdout, "  sent from MAC %s on %s, NOT libvirt's: %d frames, %s to %s\n", m.MAC, m.Tap, m.Frames,
+				m.First.Format(time.DateTime), m.Last.Format(time.DateTime))
+		}
+	}
 	fmt.Fprintf(env.Stdout, "  addresses seen: %v\n", p.Addresses)
 	printServices(env.Stdout, p.Services) // vmshow.go
 	return 0

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
+	"time"
 )
 
 // Finding is something a VM did that its libvirt definition does not allow.
@@ -40,6 +42,7 @@ func (x *Index) Inspect(tap string, frame []byte) []Finding {
 	copy(src[:], frame[6:12])
 	var out []Finding
 	if src != own.MAC {
+		x.noteForeign(tap, src)
 		out = append(out, Finding{SID: SIDMACSpoof, VM: own,
 			Msg: fmt.Sprintf("TAPWATCH VM %s sent with MAC %s, libvirt gave it %s", own.VMName, net.HardwareAddr(src[:]).String(), net.HardwareAddr(own.MAC[:]).String())})
 	}
@@ -106,4 +109,47 @@ func (x *Index) inspectARP(own *Ref, arp []byte) (Finding, bool) {
 	}
 	return Finding{SID: SIDARPSpoof, VM: own,
 		Msg: fmt.Sprintf("TAPWATCH VM %s claims %s in ARP, an address of %s", own.VMName, spa, victim)}, true
+}
+
+// MACUse is a source MAC a VM sent from that is not the one libvirt gave
+// its NIC: how many frames, first and last seen.
+type MACUse struct {
+	MAC         [6]byte
+	Frames      uint64
+	First, Last time.Time
+}
+
+// maxForeign caps the foreign MACs remembered per tap: a VM cycling
+// through random MACs must not grow the table; past the cap, frames count
+// against the last entry.
+const maxForeign = 16
+
+// noteForeign counts a frame the VM behind tap sent from mac, which is not
+// libvirt's. Only spoofing takes this path, so a lock is affordable.
+func (x *Index) noteForeign(tap string, mac [6]byte) {
+	now := time.Now()
+	x.fmu.Lock()
+	defer x.fmu.Unlock()
+	l := x.foreign[tap]
+	for i := range l {
+		if l[i].MAC == mac {
+			l[i].Frames++
+			l[i].Last = now
+			return
+		}
+	}
+	if len(l) >= maxForeign {
+		l[len(l)-1].Frames++
+		l[len(l)-1].Last = now
+		return
+	}
+	x.foreign[tap] = append(l, MACUse{MAC: mac, Frames: 1, First: now, Last: now})
+}
+
+// ForeignMACs lists the MACs other than libvirt's that the VM behind tap
+// sent from, in the order first seen.
+func (x *Index) ForeignMACs(tap string) []MACUse {
+	x.fmu.Lock()
+	defer x.fmu.Unlock()
+	return slices.Clone(x.foreign[tap])
 }

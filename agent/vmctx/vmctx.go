@@ -45,11 +45,16 @@ type Index struct {
 	// gone remembers NICs of VMs that left the inventory, so flows that
 	// outlive their VM (destroyed, migrated away) still name it when they end.
 	gone map[[6]byte]*Ref
+
+	// foreign records the source MACs other than libvirt's that each tap's
+	// VM sent from (spoof.go), for its profile.
+	fmu     sync.Mutex
+	foreign map[string][]MACUse
 }
 
 // New returns an empty index for host.
 func New(host string) *Index {
-	x := &Index{host: host, learned: map[netip.Addr][6]byte{}, gone: map[[6]byte]*Ref{}}
+	x := &Index{host: host, learned: map[netip.Addr][6]byte{}, gone: map[[6]byte]*Ref{}, foreign: map[string][]MACUse{}}
 	x.cur.Store(&index{byMAC: map[[6]byte]*Ref{}, byTap: map[string]*Ref{}})
 	return x
 }

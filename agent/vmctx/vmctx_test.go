@@ -152,3 +152,33 @@ func TestByAddrOutlivesTheVM(t *testing.T) {
 		t.Fatalf("after db came back: %v", r)
 	}
 }
+
+// The MACs a VM sent from other than libvirt's are kept per tap, with their
+// frame counts, for its profile; a VM cycling MACs cannot grow the list.
+func TestForeignMACsPerTap(t *testing.T) {
+	x := testIndex()
+	webIP := netip.MustParseAddr("10.77.0.10")
+	x.Inspect("twtap-web", ipv4Frame(macWeb, webIP))
+	for range 3 {
+		x.Inspect("twtap-web", ipv4Frame(macBad, webIP))
+	}
+	got := x.ForeignMACs("twtap-web")
+	if len(got) != 1 || got[0].MAC != macBad || got[0].Frames != 3 || got[0].First.IsZero() || got[0].Last.Before(got[0].First) {
+		t.Fatalf("foreign MACs of web: %+v", got)
+	}
+	if got := x.ForeignMACs("twtap-db"); len(got) != 0 {
+		t.Fatalf("db sent only from libvirt's MAC, got %+v", got)
+	}
+	for i := range 100 {
+		m := [6]byte{0x02, 0, 0, 0, byte(i >> 8), byte(i)}
+		x.Inspect("twtap-db", ipv4Frame(m, netip.MustParseAddr("10.77.0.20")))
+	}
+	got = x.ForeignMACs("twtap-db")
+	var frames uint64
+	for _, u := range got {
+		frames += u.Frames
+	}
+	if len(got) != maxForeign || frames != 100 {
+		t.Fatalf("100 random MACs: %d kept with %d frames, want %d kept and every frame counted", len(got), frames, maxForeign)
+	}
+}

@@ -214,6 +214,29 @@ func TestAgentOnLab(t *testing.T) {
 			}
 		}
 	}
+	// The attacker's profile puts the MAC it spoofed beside the one libvirt
+	// gave it, and web's lists only libvirt's.
+	for _, tc := range []struct {
+		vm      string
+		foreign string
+	}{{"attacker", "52:54:00:de:ad:01"}, {"web", ""}} {
+		prof, err := client.Profile(ctx, tc.vm)
+		if err != nil {
+			t.Fatalf("profile of %s: %v", tc.vm, err)
+		}
+		var libvirt, foreign []string
+		for _, m := range prof.MACs {
+			if m.Libvirt {
+				libvirt = append(libvirt, m.MAC)
+			} else if m.Frames > 0 && !m.Last.IsZero() {
+				foreign = append(foreign, m.MAC)
+			}
+		}
+		if len(libvirt) != 1 || (tc.foreign == "") != (len(foreign) == 0) || (tc.foreign != "" && !slices.Contains(foreign, tc.foreign)) {
+			t.Errorf("profile of %s: libvirt MACs %v, other MACs %v; want one libvirt MAC and other MACs %q", tc.vm, libvirt, foreign, tc.foreign)
+		}
+	}
+
 	// Prometheus sees the same per-VM and per-hook counters.
 	resp, err := http.Get("http://" + cfg.Metrics.Listen + "/metrics")
 	if err != nil {
