@@ -112,6 +112,10 @@ if [[ -n $ALERT_ID ]]; then
 		--set vars.address-groups.HOME_NET=10.77.0.0/24 -l "$WORK/replay" | grep -E '^(packets|alerts):|\[1:99' | sed -e 's/^/  /'
 fi
 
+step "the MACs attacker sent from, beside the one libvirt gave it (tapwatch vms show attacker)"
+"$BIN/tapwatch" vms show attacker >"$WORK/show-attacker.txt" 2>/dev/null || true
+grep -E '^VM|libvirt NIC|sent from MAC' "$WORK/show-attacker.txt" | sed -e 's/^/  /'
+
 step "what each VM really is (tapwatch vms show web, db): services, peers and the names their flows carried"
 # Flows reach the flow store when they end (idle timeout, or at exit); the lab's are still open,
 # so tapwatchd is stopped, which writes them, and started again on the same store.
@@ -154,6 +158,7 @@ seen() { # vm text what
 		fail=1
 	fi
 }
+seen attacker "sent from MAC 52:54:00:de:ad:01" "the MAC attacker spoofed"
 seen web "server: SimpleHTTP/" "web's HTTP Server header"
 seen web "tls: web.lab.example" "web's TLS certificate name"
 seen web "ssh: SSH-2.0-tapwatchlab_1.0" "web's SSH identification line"

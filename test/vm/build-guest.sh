@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the e2e test guest: Debian's cloud kernel and a busybox-static initramfs whose /init loads
 # the virtio modules, configures eth0 statically and runs guestsend (UDP marker datagrams to the
-# test's peer every 0.5 s). Cached under $CACHE (default /var/cache/tapwatch-test), keyed by the
-# kernel version and a hash of everything that goes into the initramfs, so a rerun costs ~nothing.
+# test's peer every 0.5 s; a DNS query and an HTTP request to it every 2 s). Cached under $CACHE
+# (default /var/cache/tapwatch-test), keyed by the kernel version and a hash of everything that
+# goes into the initramfs, so a rerun costs ~nothing and any change to guestsend rebuilds it.
 #
 # Usage: build-guest.sh            prints two lines: KERNEL=/path and INITRD=/path
 # Env:   CACHE, KVER (default: what linux-image-cloud-amd64 depends on), GO (default: go)
@@ -50,12 +51,16 @@ VMLINUZ=$(ls "$KDIR"/root/boot/vmlinuz-* | head -1)
 MODDIR=$KDIR/root/lib/modules/$KVER
 [[ -d $MODDIR ]] || MODDIR=$KDIR/root/usr/lib/modules/$KVER
 
-# 2. The initramfs, keyed by kernel, busybox, init and sender source.
+# 2. The initramfs, keyed by kernel, busybox, init (this script), the Go toolchain and every file
+# of guestsend's package (its name and content: a file added, changed or removed makes a new key),
+# so a changed sender is never served from a stale cached image.
 MODS="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net"
 BUSYBOX=$(command -v busybox)
 KEY=$( {
 	echo "$KVER $MODS"
-	sha256sum "$BUSYBOX" "$HERE/build-guest.sh" "$HERE/guestsend/main.go"
+	"$GO" version
+	sha256sum "$BUSYBOX" "$HERE/build-guest.sh" "$ROOT/go.mod"
+	(cd "$HERE" && find guestsend -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
 } | sha256sum | cut -c1-16)
 OUT=$CACHE/guest-$KVER-$KEY
 if [[ ! -f $OUT/.done ]]; then

@@ -10,9 +10,17 @@
 // The guest (test/vm/build-guest.sh, test/vm/guestsend) sends two UDP datagrams with a marker
 // payload every 0.5 s to a peer namespace behind an isolated bridge (test/vm/host.sh): one on a
 // fixed flow, one from source port 20000+seq so an EVE alert names the sequence number it is for.
-// TestQEMU records packets (record.mode alerts) and checks the pcapng export of an alert holds its
-// datagram byte for byte, the VM's profile lists its address, and, after tapwatchd stops, the
-// flow store holds the guest's flows to the peer attributed to the VM.
+// Every 2 s it also sends the peer a DNS query for qemu-guest.tapwatch.test (udp/53, each from its
+// own source port, never answered) and an HTTP/1.1 request with User-Agent tapwatch-guestsend/1
+// (tcp/8080, answered by the test with Server: twq-peer/1; names_test.go). TestQEMU records
+// packets (record.mode alerts) and checks the pcapng export of an alert holds its datagram byte
+// for byte, the VM's profile lists its address; with the guest paused and tapwatchd still
+// running, that the DNS name shows on the VM's udp/53 client row (API, `tapwatch vms show
+// [--json]`, `tapwatch flows --json`: those flows end on the wall clock, 30 s after their
+// packet); and, after tapwatchd stops, that the flow store holds the guest's flows to the peer
+// attributed to the VM, one per DNS query and HTTP request the peer received with the names they
+// carried, and the VM's services carry the DNS name on the udp/53 client row and the user agent,
+// host and Server header on the tcp/8080 one.
 //
 // TestQEMUHook (hook_test.go) installs deploy/libvirt/hooks/qemu as /etc/libvirt/hooks/qemu with
 // /etc/default/tapwatch before it starts libvirtd, and checks a start with the agent up, and with
@@ -628,6 +636,9 @@ func TestQEMU(t *testing.T) {
 	run(t, 2*time.Minute, "virsh", "-q", "-c", dstURI, "domcapabilities", "--virttype", "qemu")
 	t.Logf("libvirtd (qemu:///system) and second libvirtd (%s) up, bridge %s, peer %s:%d (%.1fs)",
 		dstURI, bridge, peerIP, peerPort, time.Since(phase).Seconds())
+	// The peer's DNS (udp/53, never answers) and HTTP (tcp/8080) side, for the names
+	// guestsend's queries and requests carry (names_test.go).
+	apps := startAppPeer(t)
 
 	// 3. tapwatchd against qemu:///system.
 	rules := e.writeRules(t)
@@ -783,6 +794,8 @@ func TestQEMU(t *testing.T) {
 	run(t, time.Minute, "virsh", "-q", "-c", dstURI, "suspend", domName)
 	time.Sleep(3 * time.Second)
 	account(t, eve.snapshot(), readPeer(t, filepath.Join(state, "peer.log")), tMigDone)
+	// The running daemon's view of the VM's names: its DNS flows end on the wall clock.
+	checkLiveNames(t, cli, binDir, sock, apps)
 
 	// 8. Stop tapwatchd (its flows end and are stored at shutdown), then read the flow store.
 	daemon.stop(t)
@@ -791,6 +804,7 @@ func TestQEMU(t *testing.T) {
 	}
 	run(t, time.Minute, "virsh", "-q", "-c", dstURI, "destroy", domName)
 	checkFlowStore(t, filepath.Join(state, "flows.db"), readPeer(t, filepath.Join(state, "peer.log")))
+	checkFlowNames(t, filepath.Join(state, "flows.db"), apps)
 
 	t.Logf("MEASURE TestQEMU body: %.1fs", time.Since(testStart).Seconds())
 }
