@@ -379,7 +379,7 @@ func compileSig(r *rules.Rule, classes rules.Classes, bits map[string]int, e *En
 	if _, _, b, ok := s.FastPatternBytes(); ok {
 		c.fpBuf = int(b)
 	}
-	c.ipOnly = len(s.Ops) == 0 && len(s.Packet) == 0 && !s.Flow.Set && s.AppProto == "" &&
+	c.ipOnly = len(s.Ops) == 0 && len(s.Packet) == 0 && len(s.StreamSize) == 0 && !s.Flow.Set && s.AppProto == "" &&
 		r.SrcPorts.IsAny() && r.DstPorts.IsAny() && !c.pktOnly && !c.streamOnly
 	for _, fb := range s.Flowbits {
 		if fb.IsCheck() {
@@ -422,6 +422,9 @@ func sortSigs(ss []*csig, rank map[Action]int) {
 			return x < y
 		}
 		if x, y := flowbitsType(a.sig), flowbitsType(b.sig); x != y {
+			return x < y
+		}
+		if x, y := xbitsType(a.sig), xbitsType(b.sig); x != y { // xbits.go
 			return x < y
 		}
 		if a.severity != b.severity {

@@ -61,6 +61,7 @@ type Worker struct {
 	onSRec func(uint32)
 
 	thresh     map[threshKey]*threshState
+	xbits      xbitState // host and IP-pair bits (xbits.go)
 	stats      Stats
 	lastExpire time.Time
 	onEnd      FlowEnd    // SetFlowEnd: flows retired while processing
@@ -144,6 +145,7 @@ const expireEvery = time.Second
 
 // expire retires the flows idle at now, at most once per expireEvery.
 func (w *Worker) expire(now time.Time, emit func(*Alert)) {
+	w.xbits.sweep(now) // xbits.go
 	if !w.lastExpire.IsZero() {
 		w.table.Expire(now, func(f *flow.Flow, reason flow.EndReason) {
 			w.flowEnd(f, emit) // flush.go
@@ -374,8 +376,11 @@ func (w *Worker) finish(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow.
 	return verdict
 }
 
-// postMatch runs flowbit actions of a matched rule, in rule order.
+// postMatch runs the flowbit and xbit actions of a matched rule, in rule order.
 func (w *Worker) postMatch(c *csig, f *flow.Flow) {
+	if len(c.sig.Xbits) > 0 {
+		w.xbitsPost(c.sig) // xbits.go
+	}
 	if f == nil {
 		return
 	}
@@ -498,6 +503,12 @@ func (w *Worker) matchCommon(c *csig, p *decode.Packet, f *flow.Flow, fs *flowSt
 		if fb.IsCheck() && !flowbitCheck(fb, f) {
 			return false
 		}
+	}
+	if len(s.StreamSize) > 0 && !streamSizeOK(s, p, f) { // streamsize.go
+		return false
+	}
+	if len(s.Xbits) > 0 && !w.xbitsMatch(s, p, f) { // xbits.go
+		return false
 	}
 	return true
 }

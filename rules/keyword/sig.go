@@ -34,6 +34,12 @@ type Sig struct {
 	Threshold *Threshold
 	Filter    *Threshold // detection_filter
 
+	// Xbits are the host and IP-pair bits (xbits.go); StreamSize the
+	// stream_size tests (stream_size.go), which the engine evaluates
+	// against the flow's TCP session.
+	Xbits      []XbitOp
+	StreamSize []StreamSize
+
 	// Transforms rewrite a buffer before inspection, in order.
 	Transforms map[Buffer][]Transform
 
