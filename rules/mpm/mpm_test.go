@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -344,5 +345,44 @@ func TestConcurrentScan(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestPoorWindowUsesRareShortAnchor: a long pattern whose every run of
+// stride 4-byte anchors includes one traffic is full of (a NUL run) is
+// filtered on its rarest byte pair instead, while a text pattern keeps its
+// 4-byte anchors; both are still found wherever they occur.
+func TestPoorWindowUsesRareShortAnchor(t *testing.T) {
+	nulRun := "\x07\xc0" + strings.Repeat("\x00", 13) + "\x08"
+	pats := []testPattern{P(nulRun, false, 1), P("long-pattern-one", false, 2), P("another long one", true, 3)}
+	m := buildT(t, pats)
+	if m.long.stride < 2 {
+		t.Fatalf("stride %d: the test needs a strided long table", m.long.stride)
+	}
+	var shortPats, longPats []string
+	for _, e := range m.short.ents {
+		p := m.pats[e.pat]
+		a := p.off + e.anchor&^exactBit
+		shortPats = append(shortPats, string(m.data[p.off:p.off+p.n]))
+		if got := m.data[a : a+2]; string(m.data[p.off:p.off+p.n]) == nulRun && string(got) != "\x07\xc0" {
+			t.Errorf("NUL-run pattern anchored on %q, want its rare pair \"\\x07\\xc0\"", got)
+		}
+	}
+	for _, e := range m.long.ents {
+		p := m.pats[e.pat]
+		longPats = append(longPats, string(m.data[p.off:p.off+p.n]))
+	}
+	if !slices.Contains(shortPats, nulRun) || slices.Contains(longPats, nulRun) {
+		t.Errorf("NUL-run pattern in short %v / long %v, want the 2-byte filter only", len(shortPats), len(longPats))
+	}
+	if slices.Contains(shortPats, "long-pattern-one") || !slices.Contains(longPats, "long-pattern-one") {
+		t.Error("a text pattern with good 4-byte anchors left the strided filter")
+	}
+	for off := range 12 {
+		buf := append(bytes.Repeat([]byte{0}, off), nulRun+" ANOTHER LONG ONE long-pattern-one"...)
+		check(t, pats, buf, buf[off:], buf[:len(buf)-1])
+	}
+	if got := gramCost([]byte("\r\nAU")); got < poorGram {
+		t.Errorf("gramCost(CRLF + letters) = %d, want >= %d (CRLF is everywhere in text protocols)", got, poorGram)
 	}
 }
