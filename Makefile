@@ -17,6 +17,8 @@ FUZZ_TARGETS := \
 	./rules/flow:FuzzLookup \
 	./rules/mpm:FuzzScan \
 	./rules/keyword:FuzzParseNumCmp \
+	./rules/keyword:FuzzInspect \
+	./rules/keyword:FuzzByteBase64Args \
 	./rules:FuzzParseRule \
 	./rules/proto/http:FuzzParser \
 	./rules/proto/dns:FuzzDNS \

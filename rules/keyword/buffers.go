@@ -1,6 +1,9 @@
 package keyword
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Buffer identifies what an Op inspects: the packet/stream payload or one
 // app-layer buffer. App-layer parsers supply buffers by id (see detect's
@@ -86,7 +89,7 @@ var buffers = [...]BufferInfo{
 	{Name: "sip.uri", App: "sip", Sticky: []string{"sip.uri"}},
 	{Name: "quic.sni", App: "quic", Sticky: []string{"quic.sni"}},
 	{Name: "quic.version", App: "quic", Sticky: []string{"quic.version"}},
-	{Name: "base64_data", Sticky: []string{"base64_data"}},
+	// base64_data is not a buffer here: base64_data.go.
 	// raw_data (Snort 3) is the unnormalised payload.
 	{Name: "raw_data", Sticky: []string{"raw_data"}},
 }
@@ -153,6 +156,9 @@ func stickyApply(b Buffer) func(*Sig, string) error {
 		if arg != "" {
 			return fmt.Errorf("takes no value")
 		}
+		if s.inBase64Data() {
+			return errAfterBase64Data
+		}
 		if b == buffers0("raw_data") {
 			b = BufPayload
 		}
@@ -160,6 +166,10 @@ func stickyApply(b Buffer) func(*Sig, string) error {
 		return nil
 	}
 }
+
+// errAfterBase64Data refuses a buffer change after base64_data, as Suricata
+// does: the decoded bytes are the rule's last buffer.
+var errAfterBase64Data = errors.New("no other buffer may follow base64_data")
 
 func buffers0(name string) Buffer {
 	b, _ := BufferByName(name)
@@ -173,6 +183,9 @@ func modifierApply(b Buffer, name string) func(*Sig, string) error {
 	return func(s *Sig, arg string) error {
 		if arg != "" {
 			return fmt.Errorf("takes no value")
+		}
+		if s.inBase64Data() {
+			return errAfterBase64Data
 		}
 		if s.Snort3 || s.lastOp < 0 {
 			s.setSticky(b)

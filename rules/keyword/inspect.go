@@ -12,6 +12,8 @@ const recursionLimit = 3000
 type Scratch struct {
 	Vars  [MaxVars]int64
 	runes []rune
+	// b64 holds what base64_decode decoded (base64_decode.go).
+	b64   []byte
 	steps int
 	// wide is 2 when runes holds the whole of the buffer Inspect is
 	// matching, widened for regexp2 (pcre.go), so backtracking over a pcre
@@ -23,7 +25,8 @@ type Scratch struct {
 // Inspect reports whether the ops (all on one buffer, in rule order) match
 // buf. When a relative op fails, earlier contents are retried at their
 // next occurrence, as Suricata does. It does not allocate for content,
-// byte_* and isdataat ops.
+// byte_* and isdataat ops, nor for base64_decode once its scratch space
+// has grown.
 func Inspect(ops []Op, buf []byte, sc *Scratch) bool {
 	if len(ops) == 0 {
 		return true
@@ -36,9 +39,11 @@ func Inspect(ops []Op, buf []byte, sc *Scratch) bool {
 }
 
 // nextRelative reports whether op i+1 depends on where op i matched, the
-// only case in which retrying op i elsewhere can change the outcome.
+// only case in which retrying op i elsewhere can change the outcome. A
+// relative base64_decode does not count: Suricata's does not mark the
+// match before it for retrying, so it decodes after the first one only.
 func nextRelative(ops []Op, i int) bool {
-	return i+1 < len(ops) && ops[i+1].Relative
+	return i+1 < len(ops) && ops[i+1].Relative && ops[i+1].Kind != OpBase64Decode
 }
 
 func inspect(ops []Op, i int, buf []byte, cursor int, sc *Scratch) int {
@@ -91,7 +96,7 @@ func inspect(ops []Op, i int, buf []byte, cursor int, sc *Scratch) int {
 				return 0
 			}
 		}
-		v, ok := b.extractN(buf, pos, nb)
+		v, _, ok := b.extractN(buf, pos, nb)
 		if !ok || !b.test(v, uint64(b.Value.value(&sc.Vars))) {
 			return 0
 		}
@@ -106,7 +111,7 @@ func inspect(ops []Op, i int, buf []byte, cursor int, sc *Scratch) int {
 		if b.BytesVar != noVar {
 			nb = int(sc.Vars[b.BytesVar])
 		}
-		v, ok := b.extractN(buf, pos, nb)
+		v, used, ok := b.extractN(buf, pos, nb)
 		if !ok {
 			return 0
 		}
@@ -121,7 +126,9 @@ func inspect(ops []Op, i int, buf []byte, cursor int, sc *Scratch) int {
 		case b.FromEnd:
 			nc = int64(len(buf)) + j
 		default:
-			nc = int64(pos+nb) + j
+			// After what was read: with string, the digits, which
+			// may be fewer than nb (Suricata jumps from there too).
+			nc = int64(pos+used) + j
 		}
 		nc += b.PostOffset
 		if nc < 0 {
@@ -138,7 +145,7 @@ func inspect(ops []Op, i int, buf []byte, cursor int, sc *Scratch) int {
 		if b.Relative {
 			pos += cursor
 		}
-		v, ok := b.extract(buf, pos)
+		v, used, ok := b.extract(buf, pos)
 		if !ok {
 			return 0
 		}
@@ -147,7 +154,7 @@ func inspect(ops []Op, i int, buf []byte, cursor int, sc *Scratch) int {
 			x += int64(b.Align) - x%int64(b.Align)
 		}
 		sc.Vars[b.VarIdx] = x
-		return inspect(ops, i+1, buf, pos+b.Bytes, sc)
+		return inspect(ops, i+1, buf, pos+used, sc)
 	case OpBsize:
 		if !o.Size.Match(uint64(len(buf))) {
 			return 0
@@ -166,8 +173,37 @@ func inspect(ops []Op, i int, buf []byte, cursor int, sc *Scratch) int {
 			return 0
 		}
 		return inspect(ops, i+1, buf, cursor, sc)
+	case OpBase64Decode:
+		return inspectBase64(ops, i, buf, cursor, sc)
 	}
+	// OpBase64Data is reached only through inspectBase64, which starts
+	// after it.
 	return 0
+}
+
+// inspectBase64 decodes as base64_decode ops[i] says and runs the ops after
+// the base64_data that follows it on the decoded bytes. As in Suricata,
+// base64_data is terminal: its result is this buffer's, whatever ops sit
+// between base64_decode and base64_data, and a base64_decode with no
+// base64_data after it, or an empty base64_data, never matches.
+func inspectBase64(ops []Op, i int, buf []byte, cursor int, sc *Scratch) int {
+	j := i + 1
+	for j < len(ops) && ops[j].Kind != OpBase64Data {
+		j++
+	}
+	if j+1 >= len(ops) {
+		return 0
+	}
+	sc.b64 = ops[i].B64.decode(sc.b64[:0], buf, cursor)
+	if len(sc.b64) == 0 {
+		return 0
+	}
+	// pcre's widened copy (Scratch.runes) is of one buffer: start afresh
+	// on the decoded bytes, and again on buf afterwards.
+	sc.wide = 1
+	r := inspect(ops[j+1:], 0, sc.b64, 0, sc)
+	sc.wide = 1
+	return r
 }
 
 func inspectContent(ops []Op, i int, o *Op, buf []byte, cursor int, sc *Scratch) int {

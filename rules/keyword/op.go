@@ -12,6 +12,11 @@ const (
 	OpByteExtract
 	OpIsDataAt
 	OpBsize // bsize/urilen/bufferlen: the buffer's length
+	// OpBase64Decode decodes part of the buffer (base64_decode.go); the
+	// ops after the OpBase64Data marker that follows it (base64_data.go)
+	// then inspect the decoded bytes.
+	OpBase64Decode
+	OpBase64Data
 )
 
 // noVar marks a numeric field that holds a literal, not a byte_extract variable.
@@ -65,6 +70,7 @@ type Op struct {
 	Byte  *ByteOp
 	Isdat *IsDataAt
 	Size  NumCmp
+	B64   *Base64Decode
 
 	modSet bool
 }
