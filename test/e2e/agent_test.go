@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -21,7 +20,6 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/vishvananda/netlink"
 
-	"github.com/tapwatch/tapwatch/agent"
 	"github.com/tapwatch/tapwatch/agent/api"
 	"github.com/tapwatch/tapwatch/agent/cli"
 	"github.com/tapwatch/tapwatch/agent/config"
@@ -86,25 +84,11 @@ func hasAlert(as []eveAlert, sid int, vm, role string) bool {
 // through libvirt's test driver, drives real attacks, and checks each alert
 // names the VM that did it and the one it hit.
 func TestAgentOnLab(t *testing.T) {
-	testutil.RequireRoot(t)
-	bpffs := testutil.BPFFS(t)
-	labCfg, err := lab.NewConfig("te")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := t.TempDir()
-	labCfg.XMLPath = filepath.Join(tmp, "libvirt.xml")
+	l := upLab(t, "te")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	l, err := lab.Up(ctx, labCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lab.Down(labCfg) })
-
-	cfg := config.Default()
-	cfg.Host = "e2e-host"
-	cfg.Libvirt.URI = l.URI()
+	cfg := labAgentConfig(t, l)
+	tmp := filepath.Dir(cfg.Outputs.EVE.Path)
 	shipped, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "deploy/rules/tapwatch.rules"))
 	if err != nil {
 		t.Fatal(err)
@@ -114,35 +98,10 @@ func TestAgentOnLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Rules.Files = []string{rulesPath}
-	cfg.Rules.AddressGroups = map[string]string{"HOME_NET": "[10.77.0.0/24]"}
-	cfg.Capture.BPFFS = filepath.Join(bpffs, "tapwatch")
-	cfg.Capture.Bridges = []string{labCfg.Bridge} // not other tests' bridges
-	cfg.Outputs.EVE.Path = filepath.Join(tmp, "eve.json")
-	cfg.Control.Socket = filepath.Join(tmp, "tw.sock")
-	cfg.Control.Group = ""
-	cfg.Workers = 2
 	cfg.Metrics.Listen = freeLoopbackPort(t)
-	cfg.Flows.Store = filepath.Join(tmp, "flows.db")
 	cfg.Record.Dir = filepath.Join(tmp, "pcap")
 	cfg.Record.Mode = "all"
-	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	d, err := agent.New(cfg, agent.Options{DetachOnExit: true}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- d.Run(runCtx) }()
-	stopped := false
-	stopDaemon := func() {
-		if !stopped {
-			stopped = true
-			stop()
-			if err := <-done; err != nil {
-				t.Errorf("daemon: %v", err)
-			}
-		}
-	}
+	d, stopDaemon := startDaemon(t, ctx, cfg)
 	defer stopDaemon()
 
 	client := api.NewClient(cfg.Control.Socket)
@@ -168,7 +127,7 @@ func TestAgentOnLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer netlink.LinkDel(tap)
-	br, err := netlink.LinkByName(labCfg.Bridge)
+	br, err := netlink.LinkByName(l.Bridge)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,3 +425,26 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = testWriter{}
+
+// labAgentConfig is the tapwatchd config the lab tests share: the lab's
+// libvirt file, tapwatch's shipped rules, only the lab's bridge hooked
+// (not other tests'), every file in the test's own directory, and the flow
+// store on.
+func labAgentConfig(t *testing.T, l *lab.Lab) config.Config {
+	t.Helper()
+	tmp := t.TempDir()
+	cfg := config.Default()
+	cfg.Host = "e2e-host"
+	cfg.Libvirt.URI = l.URI()
+	cfg.Rules.Files = []string{filepath.Join(testutil.RepoRoot(t), "deploy/rules/tapwatch.rules")}
+	cfg.Rules.AddressGroups = map[string]string{"HOME_NET": "[10.77.0.0/24]"}
+	cfg.Capture.BPFFS = filepath.Join(testutil.BPFFS(t), "tapwatch")
+	cfg.Capture.Bridges = []string{l.Bridge}
+	cfg.Outputs.EVE.Path = filepath.Join(tmp, "eve.json")
+	cfg.Control.Socket = filepath.Join(tmp, "tw.sock")
+	cfg.Control.Group = ""
+	cfg.Workers = 2
+	cfg.Flows.Store = filepath.Join(tmp, "flows.db")
+	cfg.Record.Dir = ""
+	return cfg
+}

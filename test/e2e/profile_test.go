@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	"github.com/tapwatch/tapwatch/agent/config"
 	"github.com/tapwatch/tapwatch/agent/flowstore"
 	"github.com/tapwatch/tapwatch/agent/lab"
-	"github.com/tapwatch/tapwatch/test/testutil"
 )
 
 // TestAgentOnLabProfile checks `tapwatch vms show` end to end: real HTTP,
@@ -29,38 +27,13 @@ import (
 // web answers on and of those db uses — over the control socket and the
 // CLI.
 func TestAgentOnLabProfile(t *testing.T) {
-	testutil.RequireRoot(t)
-	bpffs := testutil.BPFFS(t)
-	labCfg, err := lab.NewConfig("tp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := t.TempDir()
-	labCfg.XMLPath = filepath.Join(tmp, "libvirt.xml")
+	l := upLab(t, "tp")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	l, err := lab.Up(ctx, labCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lab.Down(labCfg) })
-
-	cfg := config.Default()
-	cfg.Host = "e2e-host"
-	cfg.Libvirt.URI = l.URI()
-	cfg.Rules.Files = []string{filepath.Join(testutil.RepoRoot(t), "deploy/rules/tapwatch.rules")}
-	cfg.Rules.AddressGroups = map[string]string{"HOME_NET": "[10.77.0.0/24]"}
-	cfg.Capture.BPFFS = filepath.Join(bpffs, "tapwatch")
-	cfg.Capture.Bridges = []string{labCfg.Bridge}
-	cfg.Outputs.EVE.Path = filepath.Join(tmp, "eve.json")
-	cfg.Control.Socket = filepath.Join(tmp, "tw.sock")
-	cfg.Control.Group = ""
-	cfg.Workers = 2
-	cfg.Flows.Store = filepath.Join(tmp, "flows.db")
-	cfg.Record.Dir = ""
+	cfg := labAgentConfig(t, l)
 	client := api.NewClient(cfg.Control.Socket)
 
-	stop := startDaemon(t, ctx, cfg)
+	_, stop := startDaemon(t, ctx, cfg)
 	waitFor(t, ctx, "3 VM taps and the uplink hooked", func() bool {
 		st, err := client.Status(ctx)
 		return err == nil && len(st.Hooks) == 8
@@ -85,7 +58,7 @@ func TestAgentOnLabProfile(t *testing.T) {
 	// daemon stops and flushes them.
 	stop()
 
-	stop = startDaemon(t, ctx, cfg)
+	_, stop = startDaemon(t, ctx, cfg)
 	defer stop()
 	var web, db api.Profile
 	waitFor(t, ctx, "web's and db's profiles", func() bool {
@@ -194,7 +167,7 @@ func mapsEqual(a, b flowstore.Names) bool {
 
 // startDaemon runs tapwatchd in process with cfg until the returned stop
 // is called (at the latest when the test ends).
-func startDaemon(t *testing.T, ctx context.Context, cfg config.Config) (stop func()) {
+func startDaemon(t *testing.T, ctx context.Context, cfg config.Config) (d *agent.Daemon, stop func()) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	d, err := agent.New(cfg, agent.Options{DetachOnExit: true}, log)
@@ -216,5 +189,5 @@ func startDaemon(t *testing.T, ctx context.Context, cfg config.Config) (stop fun
 		}
 	}
 	t.Cleanup(stop)
-	return stop
+	return d, stop
 }
