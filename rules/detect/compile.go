@@ -241,6 +241,7 @@ func Compile(rs []*rules.Rule, opts Options) (*Engine, error) {
 		}
 		e.sigs = append(e.sigs, c)
 	}
+	indexFlowints(e.sigs) // flowint.go
 	e.nbits = len(bits)
 	e.bitName = make([]string, len(bits))
 	for n, i := range bits {
@@ -422,6 +423,9 @@ func sortSigs(ss []*csig, rank map[Action]int) {
 			return x < y
 		}
 		if x, y := flowbitsType(a.sig), flowbitsType(b.sig); x != y {
+			return x < y
+		}
+		if x, y := flowintType(a.sig), flowintType(b.sig); x != y { // flowint.go
 			return x < y
 		}
 		if x, y := xbitsType(a.sig), xbitsType(b.sig); x != y { // xbits.go

@@ -23,6 +23,7 @@ type flowState struct {
 	txAlerted  map[txSeen]struct{}
 	app        appState
 	scan       [2]streamScan // per direction (streamscan.go)
+	ints       flowInts      // flowint variables (flowint.go)
 }
 
 // hit is one rule that matched the current packet.
@@ -62,6 +63,7 @@ type Worker struct {
 
 	thresh     map[threshKey]*threshState
 	xbits      xbitState // host and IP-pair bits (xbits.go)
+	fintDrops  uint64    // flowint changes dropped under flowintsMax (flowint.go)
 	stats      Stats
 	lastExpire time.Time
 	onEnd      FlowEnd    // SetFlowEnd: flows retired while processing
@@ -376,13 +378,17 @@ func (w *Worker) finish(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow.
 	return verdict
 }
 
-// postMatch runs the flowbit and xbit actions of a matched rule, in rule order.
+// postMatch runs the flowbit, flowint and xbit actions of a matched rule,
+// in rule order.
 func (w *Worker) postMatch(c *csig, f *flow.Flow) {
 	if len(c.sig.Xbits) > 0 {
 		w.xbitsPost(c.sig) // xbits.go
 	}
 	if f == nil {
 		return
+	}
+	if len(c.sig.Flowints) > 0 {
+		w.flowintPost(c.sig, flowStateOf(f)) // flowint.go
 	}
 	for _, fb := range c.sig.Flowbits {
 		for _, i := range fb.Idx {
@@ -503,6 +509,9 @@ func (w *Worker) matchCommon(c *csig, p *decode.Packet, f *flow.Flow, fs *flowSt
 		if fb.IsCheck() && !flowbitCheck(fb, f) {
 			return false
 		}
+	}
+	if len(s.Flowints) > 0 && !flowintMatch(s, fs) { // flowint.go
+		return false
 	}
 	if len(s.StreamSize) > 0 && !streamSizeOK(s, p, f) { // streamsize.go
 		return false

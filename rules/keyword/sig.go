@@ -39,6 +39,9 @@ type Sig struct {
 	// against the flow's TCP session.
 	Xbits      []XbitOp
 	StreamSize []StreamSize
+	// Flowints are the per-flow integer variables (flowint.go), in rule
+	// order.
+	Flowints []FlowintOp
 
 	// Transforms rewrite a buffer before inspection, in order.
 	Transforms map[Buffer][]Transform
