@@ -394,12 +394,15 @@ func compileSig(r *rules.Rule, classes rules.Classes, bits map[string]int, e *En
 	return c, nil
 }
 
-// flowbitsType ranks rules as Suricata does: pure setters first, then
-// rules that set and read, then readers, then rules without flowbits.
-func flowbitsType(s *keyword.Sig) int {
+// setterRank ranks a rule by its state operations (flowbits, flowint,
+// xbits) as Suricata orders signatures: rules that only change the state
+// first, then those that change and test it, then those that only test
+// it, then rules without any, so a change made by one rule is seen by
+// another on the same packet.
+func setterRank[T interface{ IsCheck() bool }](ops []T) int {
 	set, read := false, false
-	for _, f := range s.Flowbits {
-		if f.IsCheck() {
+	for _, o := range ops {
+		if o.IsCheck() {
 			read = true
 		} else {
 			set = true
@@ -422,13 +425,14 @@ func sortSigs(ss []*csig, rank map[Action]int) {
 		if x, y := rank[a.action], rank[b.action]; x != y {
 			return x < y
 		}
-		if x, y := flowbitsType(a.sig), flowbitsType(b.sig); x != y {
+		// Flowbits, then flowint, then xbits, as Suricata's sig-order does.
+		if x, y := setterRank(a.sig.Flowbits), setterRank(b.sig.Flowbits); x != y {
 			return x < y
 		}
-		if x, y := flowintType(a.sig), flowintType(b.sig); x != y { // flowint.go
+		if x, y := setterRank(a.sig.Flowints), setterRank(b.sig.Flowints); x != y {
 			return x < y
 		}
-		if x, y := xbitsType(a.sig), xbitsType(b.sig); x != y { // xbits.go
+		if x, y := setterRank(a.sig.Xbits), setterRank(b.sig.Xbits); x != y {
 			return x < y
 		}
 		if a.severity != b.severity {

@@ -173,28 +173,3 @@ func indexFlowints(sigs []*csig) {
 		}
 	}
 }
-
-// flowintType ranks a rule for ordering as flowbitsType does, after it
-// and before xbitsType as Suricata's SCSigOrderByFlowintCompare sits:
-// rules that only change flowints first, then those that change and test,
-// then testers, then rules without flowint, so a variable changed by one
-// rule is seen by another on the same packet.
-func flowintType(s *keyword.Sig) int {
-	set, read := false, false
-	for _, o := range s.Flowints {
-		if o.IsCheck() {
-			read = true
-		} else {
-			set = true
-		}
-	}
-	switch {
-	case set && !read:
-		return 0
-	case set && read:
-		return 1
-	case read:
-		return 2
-	}
-	return 3
-}

@@ -199,27 +199,3 @@ func (h *xbitHeap) Pop() any {
 	*h = old[:len(old)-1]
 	return e
 }
-
-// xbitsType ranks a rule for ordering as flowbitsType does: rules that
-// only set xbits first, then those that set and test, then testers, then
-// rules without xbits, so a bit set by one rule is seen by another on the
-// same packet.
-func xbitsType(s *keyword.Sig) int {
-	set, read := false, false
-	for _, x := range s.Xbits {
-		if x.IsCheck() {
-			read = true
-		} else {
-			set = true
-		}
-	}
-	switch {
-	case set && !read:
-		return 0
-	case set && read:
-		return 1
-	case read:
-		return 2
-	}
-	return 3
-}

@@ -50,18 +50,10 @@ func applyFlowbits(s *Sig, arg string) error {
 		}
 		s.NoAlert = true
 		return nil
-	case "set":
-		op.Cmd = FbSet
-	case "isset":
-		op.Cmd = FbIsSet
-	case "isnotset":
-		op.Cmd = FbIsNotSet
-	case "unset":
-		op.Cmd = FbUnset
-	case "toggle":
-		op.Cmd = FbToggle
-	default:
-		return fmt.Errorf("unknown command %q: use set, isset, isnotset, unset, toggle or noalert", cmd)
+	}
+	var err error
+	if op.Cmd, err = parseBitCmd(cmd); err != nil {
+		return err
 	}
 	if names == "" {
 		return fmt.Errorf("%s needs a flowbit name", cmd)
@@ -86,4 +78,21 @@ func applyFlowbits(s *Sig, arg string) error {
 	}
 	s.Flowbits = append(s.Flowbits, op)
 	return nil
+}
+
+// parseBitCmd reads the command of a flowbits or xbits keyword.
+func parseBitCmd(cmd string) (FlowbitCmd, error) {
+	switch cmd {
+	case "set":
+		return FbSet, nil
+	case "isset":
+		return FbIsSet, nil
+	case "isnotset":
+		return FbIsNotSet, nil
+	case "unset":
+		return FbUnset, nil
+	case "toggle":
+		return FbToggle, nil
+	}
+	return 0, fmt.Errorf("unknown command %q: use set, isset, isnotset, unset, toggle or noalert", cmd)
 }

@@ -66,18 +66,9 @@ func ParseXbits(arg string) (op XbitOp, noalert bool, err error) {
 					return op, false, fmt.Errorf("noalert takes no name or options")
 				}
 				return op, true, nil
-			case "set":
-				op.Cmd = FbSet
-			case "isset":
-				op.Cmd = FbIsSet
-			case "isnotset":
-				op.Cmd = FbIsNotSet
-			case "unset":
-				op.Cmd = FbUnset
-			case "toggle":
-				op.Cmd = FbToggle
-			default:
-				return op, false, fmt.Errorf("unknown command %q: use set, unset, isset, isnotset, toggle or noalert", key)
+			}
+			if op.Cmd, err = parseBitCmd(key); err != nil {
+				return op, false, err
 			}
 			haveCmd = true
 		case !haveName:
