@@ -1,6 +1,10 @@
 package keyword
 
-import "bytes"
+import (
+	"bytes"
+	"math"
+	"slices"
+)
 
 // recursionLimit bounds backtracking work per Inspect call, as Suricata's
 // inspection_recursion_limit does, so crafted payloads cannot make
@@ -15,6 +19,15 @@ type Scratch struct {
 	// b64 holds what base64_decode decoded (base64_decode.go).
 	b64   []byte
 	steps int
+	// failFrom[i] is the smallest cursor from which op i, a relative
+	// content searched to the end of the buffer, is known to fail: from
+	// any later cursor it meets a subset of the same occurrences with the
+	// same continuation, so it fails too. It turns the retries of rules
+	// such as `content:"<"; content:".length"; distance:0; pcre:"/^.../R"`
+	// on a large body from quadratic into linear. Unused (nil) when the
+	// continuation can depend on more than the cursor (byte_extract
+	// variables, base64_decode).
+	failFrom []int
 	// wide is 2 when runes holds the whole of the buffer Inspect is
 	// matching, widened for regexp2 (pcre.go), so backtracking over a pcre
 	// or several pcres on one buffer widen it once; 1 inside Inspect
@@ -33,9 +46,36 @@ func Inspect(ops []Op, buf []byte, sc *Scratch) bool {
 	}
 	sc.steps = 0
 	sc.wide = 1
+	sc.failFrom = sc.failFrom[:0]
+	if len(ops) > 1 && memoizable(ops) {
+		sc.failFrom = slices.Grow(sc.failFrom, len(ops))[:len(ops)]
+		for k := range sc.failFrom {
+			sc.failFrom[k] = math.MaxInt
+		}
+	}
 	ok := inspect(ops, 0, buf, 0, sc) == 1
 	sc.wide = 0
 	return ok
+}
+
+// memoizable reports whether every op's outcome depends only on the
+// buffer and the cursor it starts from (Scratch.failFrom).
+func memoizable(ops []Op) bool {
+	for k := range ops {
+		switch ops[k].Kind {
+		case OpByteExtract, OpBase64Decode, OpBase64Data:
+			return false
+		}
+	}
+	return true
+}
+
+// monotone reports whether content op o fails from every cursor after one
+// it failed from: relative, not negated, its window running to the end of
+// the buffer and shifted by literal amounts only.
+func monotone(o *Op) bool {
+	return o.Relative && !o.Negated && !o.Within.Set && !o.Depth.Set && !o.StartsWith && !o.EndsWith &&
+		o.Distance.Var == noVar && o.Offset.Var == noVar
 }
 
 // nextRelative reports whether op i+1 depends on where op i matched, the
@@ -207,6 +247,18 @@ func inspectBase64(ops []Op, i int, buf []byte, cursor int, sc *Scratch) int {
 }
 
 func inspectContent(ops []Op, i int, o *Op, buf []byte, cursor int, sc *Scratch) int {
+	memo := len(sc.failFrom) > i && monotone(o)
+	if memo && cursor >= sc.failFrom[i] {
+		return 0
+	}
+	r := searchContent(ops, i, o, buf, cursor, sc)
+	if memo && r == 0 {
+		sc.failFrom[i] = min(sc.failFrom[i], cursor)
+	}
+	return r
+}
+
+func searchContent(ops []Op, i int, o *Op, buf []byte, cursor int, sc *Scratch) int {
 	start, end := 0, len(buf)
 	if o.Relative {
 		start = cursor
