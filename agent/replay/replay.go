@@ -388,13 +388,14 @@ func (r *runner) run(ctx context.Context) int {
 		}
 	}
 	var num, bytes uint64
+	var rbuf decode.ReadBuffers // one file is open at a time
 	canceled := false
 	for fi, path := range files {
 		if ctx.Err() != nil {
 			canceled = true
 			break
 		}
-		pr, err := decode.OpenPcap(path)
+		pr, err := decode.OpenPcapWith(path, &rbuf)
 		if err != nil {
 			fmt.Fprintf(r.stderr, "replay: %v\n", err)
 			failed = true
