@@ -31,39 +31,9 @@ func applyBase64Data(s *Sig, arg string) error {
 		// Selected already; Suricata accepts the repeat.
 		return nil
 	}
-	if err := s.fastPatternBeforeBase64(); err != nil {
-		return err
-	}
 	s.setSticky(s.Ops[dec].Buf)
 	s.addOp(Op{Kind: OpBase64Data,
 		Offset: Num{Var: noVar}, Depth: Num{Var: noVar}, Distance: Num{Var: noVar}, Within: Num{Var: noVar}})
-	return nil
-}
-
-// fastPatternBeforeBase64 fixes the fast pattern among the contents before
-// base64_data. The prefilter scans buffers as they are, so a content of
-// decoded bytes cannot be the fast pattern (Suricata never takes one from
-// base64_data either); since Finish picks the first flagged content, or
-// else the longest, flagging now the content it would pick among those
-// before keeps the later ones out.
-func (s *Sig) fastPatternBeforeBase64() error {
-	best := -1
-	for i := range s.Ops {
-		o := &s.Ops[i]
-		if o.Kind != OpContent || o.Negated || len(o.Pat) == 0 {
-			continue
-		}
-		if o.FastPattern {
-			return nil
-		}
-		if best < 0 || len(o.Pat) > len(s.Ops[best].Pat) {
-			best = i
-		}
-	}
-	if best < 0 {
-		return unsupported("base64_data with no content before it: the prefilter cannot use decoded bytes")
-	}
-	s.Ops[best].FastPattern = true
 	return nil
 }
 

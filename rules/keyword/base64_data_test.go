@@ -124,6 +124,20 @@ func TestBase64DataFastPattern(t *testing.T) {
 			t.Errorf("%s: fast pattern %q %v, want %q", c.opts, p, ok, c.want)
 		}
 	}
+	// Nothing undecoded to prefilter on: the rule loads without a fast
+	// pattern (evaluated on every packet its header allows) and still
+	// matches the decoded bytes.
+	for _, opts := range []string{`base64_decode; base64_data; content:"Hello";`,
+		`content:!"a"; base64_decode; base64_data; content:"Hello";`,
+		`pcre:"/^/"; base64_decode:relative; base64_data; pcre:"/Hello/";`} {
+		s := sig(t, opts)
+		if p, _, _, ok := s.FastPatternBytes(); ok {
+			t.Errorf("%s: fast pattern %q from decoded bytes", opts, p)
+		}
+		if !payloadMatch(s, helloB64) {
+			t.Errorf("%s: no match on %q", opts, helloB64)
+		}
+	}
 }
 
 func TestBase64DataErrors(t *testing.T) {
@@ -139,10 +153,6 @@ func TestBase64DataErrors(t *testing.T) {
 		{`content:"a"; base64_decode; base64_data; content:"x"; file_data; content:"y";`, "no other buffer may follow base64_data", false},
 		{`content:"a"; base64_decode; base64_data; content:"x"; http_uri;`, "no other buffer may follow base64_data", false},
 		{`content:"a"; base64_decode; base64_data; content:"x"; base64_decode; base64_data; content:"y";`, "base64_decode after base64_data", true},
-		// Nothing undecoded to prefilter on.
-		{`base64_decode; base64_data; content:"x";`, "no content before it", true},
-		{`content:!"a"; base64_decode; base64_data; content:"x";`, "no content before it", true},
-		{`pcre:"/a=/"; base64_decode:relative; base64_data; pcre:"/x/";`, "no content before it", true},
 	} {
 		err := sigErr(c.opts)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

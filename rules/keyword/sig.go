@@ -136,6 +136,11 @@ func (s *Sig) Finish() error {
 	best := -1
 	for i := range s.Ops {
 		o := &s.Ops[i]
+		if o.Kind == OpBase64Data {
+			// What follows inspects decoded bytes, which the prefilter
+			// never sees (nor does Suricata's): no fast pattern there.
+			break
+		}
 		if o.Kind != OpContent || o.Negated || len(o.Pat) == 0 {
 			continue
 		}
