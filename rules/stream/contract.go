@@ -142,6 +142,13 @@ type Session struct {
 	rst     bool
 	tracked bool // Track ran for the packet Process will see next
 	half    [2]half
+
+	// tfo marks a TCP Fast Open handshake (RFC 7413: the SYN or SYN/ACK
+	// carries the Fast Open option); synData is how many bytes the
+	// client's latest SYN carried, buffered as the start of its stream
+	// until the SYN/ACK says whether the server took them.
+	tfo     bool
+	synData uint32
 }
 
 // NewSession returns a tracker for a connection; the first packet it sees

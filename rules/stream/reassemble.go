@@ -147,6 +147,19 @@ func (s *Session) process(p *decode.Packet, dir Dir) []byte {
 	dir &= 1
 	h := &s.half[dir]
 	h.compact()
+	if s.state == StateSynSent && dir == s.synDir && s.synData > 0 && len(p.Payload) == int(s.synData) &&
+		p.TCPFlags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn && h.init && h.off == 0 && p.TCPSeq+1 == h.nextSeq {
+		// TCP Fast Open: the SYN's data starts the client's stream. It waits
+		// in the out-of-order buffer until the session is established (and
+		// goes if the SYN/ACK shows the server dropped it).
+		h.stats.Segments++
+		data := p.Payload
+		if uint64(len(data)) > h.depth {
+			data = data[:h.depth]
+		}
+		h.insert(0, data, &s.cfg)
+		return nil
+	}
 	if !s.est || s.rst {
 		if len(p.Payload) > 0 {
 			h.stats.NotTracked++
@@ -240,6 +253,9 @@ func (s *Session) process(p *decode.Packet, dir Dir) []byte {
 // inspected. The slice is valid until the next call.
 func (s *Session) Drain(dir Dir) []byte {
 	h := &s.half[dir&1]
+	if !s.est {
+		return nil // e.g. Fast Open data on a SYN never answered
+	}
 	if s.cfg.AckGate {
 		if b := h.release(true); len(b) > 0 {
 			return b

@@ -49,10 +49,20 @@ func (s *Session) Track(p *decode.Packet, dir Dir) {
 		case dir == s.synDir && flags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn:
 			// A resent SYN may carry a new ISN (a client retrying).
 			me.start(p.TCPSeq + 1)
+			s.noteSyn(p)
 		case dir != s.synDir && flags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn|decode.TCPAck &&
-			p.TCPAck == peer.nextSeq:
+			s.synAckMatches(p.TCPAck, peer):
 			me.start(p.TCPSeq + 1)
-			s.state = StateSynRecv
+			if hasFastOpen(p.TCPOpts) {
+				s.tfo = true
+			}
+			if s.tfo {
+				// Suricata deems a Fast Open session established on the
+				// SYN/ACK: the server may answer before the final ACK.
+				s.setEstablished()
+			} else {
+				s.state = StateSynRecv
+			}
 		case dir != s.synDir && flags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn:
 			// A split handshake (four- or five-way: the server answers
 			// the SYN with a SYN of its own, the client then sends the
@@ -64,7 +74,7 @@ func (s *Session) Track(p *decode.Packet, dir Dir) {
 			me.start(p.TCPSeq + 1)
 			s.state = StateSynRecv
 		case dir == s.synDir && s.cfg.AsyncOneside && flags&(decode.TCPSyn|decode.TCPRst) == 0 &&
-			flags&decode.TCPAck != 0 && p.TCPSeq == me.nextSeq:
+			flags&decode.TCPAck != 0 && (p.TCPSeq == me.nextSeq || s.synData > 0 && p.TCPSeq == me.nextSeq+s.synData):
 			// Only the client's side crosses this sensor: its ACK after the
 			// SYN completes the handshake we cannot see.
 			peer.start(p.TCPAck)
@@ -105,6 +115,7 @@ func (s *Session) trackNone(p *decode.Packet, dir Dir, flags uint8) {
 		s.synDir = dir
 		s.state = StateSynSent
 		me.start(p.TCPSeq + 1)
+		s.noteSyn(p)
 	case !s.cfg.Midstream:
 		// Suricata without stream.midstream tracks nothing until a SYN: no
 		// established state, no reassembly (suricata-verify
@@ -127,6 +138,59 @@ func (s *Session) trackNone(p *decode.Packet, dir Dir, flags uint8) {
 		}
 		s.fin(me, p, dir)
 	}
+}
+
+// noteSyn records what the client's SYN p says about TCP Fast Open: with
+// the Fast Open option its payload is the first bytes of the client's
+// stream (Process buffers them). Without the option the payload is not
+// stream data and the server must acknowledge the SYN alone, as Suricata
+// judges it.
+func (s *Session) noteSyn(p *decode.Packet) {
+	s.synData = 0
+	if hasFastOpen(p.TCPOpts) {
+		s.tfo = true
+		s.synData = uint32(len(p.Payload))
+	}
+}
+
+// synAckMatches reports whether a SYN/ACK acknowledging ack answers the
+// client's SYN (client being the SYN's sender): it acknowledges the SYN,
+// or with Fast Open the SYN and its data. A Fast Open server that
+// acknowledges only the SYN dropped the data (the client sends it again
+// after the handshake), so the buffered copy goes too.
+func (s *Session) synAckMatches(ack uint32, client *half) bool {
+	if ack == client.nextSeq {
+		if s.synData > 0 {
+			client.start(client.nextSeq)
+			s.synData = 0
+		}
+		return true
+	}
+	return s.synData > 0 && ack == client.nextSeq+s.synData
+}
+
+// hasFastOpen reports whether TCP options opts hold the Fast Open option
+// (kind 34, or the experimental kind 254 with magic 0xF989).
+func hasFastOpen(opts []byte) bool {
+	for len(opts) > 0 {
+		kind := opts[0]
+		if kind == 0 {
+			return false
+		}
+		if kind == 1 {
+			opts = opts[1:]
+			continue
+		}
+		if len(opts) < 2 || opts[1] < 2 || int(opts[1]) > len(opts) {
+			return false
+		}
+		n := int(opts[1])
+		if kind == 34 || kind == 254 && n >= 4 && opts[2] == 0xf9 && opts[3] == 0x89 {
+			return true
+		}
+		opts = opts[n:]
+	}
+	return false
 }
 
 func (s *Session) setEstablished() {
