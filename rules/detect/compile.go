@@ -142,6 +142,10 @@ type Engine struct {
 	httpBufs    []keyword.Buffer
 	// dnsEnabled, tlsEnabled: some rule needs the DNS/TLS parser (app.go).
 	dnsEnabled, tlsEnabled bool
+
+	// hosts is the one mutable part of an Engine: the per-host state its
+	// Workers share (hoststate.go).
+	hosts *hostState
 }
 
 // CompileError is a rule the compiler rejected, with its position.
@@ -160,7 +164,7 @@ func (e *CompileError) Error() string {
 // are skipped and listed in Engine.Errors; Compile fails only when the
 // options themselves are unusable.
 func Compile(rs []*rules.Rule, opts Options) (*Engine, error) {
-	e := &Engine{opts: opts, alertMax: 15, ipOnlyOnce: true}
+	e := &Engine{opts: opts, alertMax: 15, ipOnlyOnce: true, hosts: &hostState{}}
 	if v, ok := opts.Settings["packet-alert-max"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {

@@ -8,8 +8,9 @@
 // multi-pattern matcher over each rule's fast pattern per buffer; rules
 // without one are indexed by host network or port so a packet meets only
 // those its header can satisfy. A Worker owns a flow table shard, stream
-// sessions, threshold state and scratch space: Process does not allocate
-// per packet. Every flow gets its app-layer protocol detected by content
+// sessions and scratch space: Process does not allocate per packet. What
+// is kept per host (threshold counters, xbits) is the Engine's, shared by
+// its Workers under a lock taken only by the rules that use it. Every flow gets its app-layer protocol detected by content
 // (HTTP, TLS, DNS, SSH; any port), which alerts and flow records carry; the
 // HTTP, TLS and DNS parsers then run only when some rule needs them
 // (app_http.go, app_tls.go, app_dns.go) and hand transaction buffers to

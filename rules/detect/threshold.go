@@ -17,10 +17,11 @@ type threshKey struct {
 }
 
 type threshState struct {
-	start time.Time
-	count uint32
-	done  bool // ThBoth already alerted in this window
-	ports map[uint16]struct{}
+	start  time.Time
+	window time.Duration // 0: the counter never restarts
+	count  uint32
+	done   bool // ThBoth already alerted in this window
+	ports  map[uint16]struct{}
 }
 
 // thresholdOK applies threshold and detection_filter, counting in packet
@@ -36,7 +37,16 @@ func (w *Worker) thresholdOK(c *csig, p *decode.Packet) bool {
 	return true
 }
 
+// count counts a match of c in the counter t tracks, in the state the
+// Engine's Workers share (hoststate.go).
 func (w *Worker) count(c *csig, t *keyword.Threshold, p *decode.Packet, filter bool) bool {
+	h := w.e.hosts
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.count(c, t, p, filter)
+}
+
+func (h *hostState) count(c *csig, t *keyword.Threshold, p *decode.Packet, filter bool) bool {
 	k := threshKey{gid: c.gid, sid: c.sid, filter: filter}
 	switch t.Track {
 	case keyword.TrackSrc:
@@ -50,12 +60,27 @@ func (w *Worker) count(c *csig, t *keyword.Threshold, p *decode.Packet, filter b
 		}
 	}
 	now := p.Timestamp
-	st, ok := w.thresh[k]
-	if !ok {
-		st = &threshState{start: now}
-		w.thresh[k] = st
-	}
 	win := time.Duration(t.Seconds) * time.Second
+	st, ok := h.thresh[k]
+	if !ok {
+		if h.thresh == nil {
+			h.thresh = map[threshKey]*threshState{}
+		}
+		if len(h.thresh) >= threshMax && now.Sub(h.swept) >= time.Second {
+			h.sweepLocked(now)
+		}
+		for k := range h.thresh {
+			if len(h.thresh) < threshMax {
+				break
+			}
+			// Still full of live counters: one goes, as a full host
+			// table in Suricata stops tracking.
+			delete(h.thresh, k)
+			h.evictedThresh++
+		}
+		st = &threshState{start: now, window: win}
+		h.thresh[k] = st
+	}
 	if now.Sub(st.start) >= win && t.Seconds > 0 {
 		st.start, st.count, st.done = now, 0, false
 		clear(st.ports)

@@ -61,9 +61,12 @@ type Worker struct {
 	srec   []uint32
 	onSRec func(uint32)
 
-	thresh     map[threshKey]*threshState
-	xbits      xbitState // host and IP-pair bits (xbits.go)
-	fintDrops  uint64    // flowint changes dropped under flowintsMax (flowint.go)
+	// xbitPkt and xbitZone are what the last matchCommon of a rule with
+	// xbits saw: postMatch, which always follows that call for the same
+	// rule and packet, acts on them (xbits.go).
+	xbitPkt    *decode.Packet
+	xbitZone   uint32
+	fintDrops  uint64 // flowint changes dropped under flowintsMax (flowint.go)
 	stats      Stats
 	lastExpire time.Time
 	onEnd      FlowEnd    // SetFlowEnd: flows retired while processing
@@ -79,7 +82,7 @@ type Worker struct {
 }
 
 // NewWorker returns a Worker with its own flow table shard, stream
-// sessions, threshold state and prefilter scratch.
+// sessions and prefilter scratch; per-host state is the Engine's.
 func (e *Engine) NewWorker() *Worker {
 	w := &Worker{
 		e: e,
@@ -92,10 +95,9 @@ func (e *Engine) NewWorker() *Worker {
 				History:  max(e.streamBack, maxProbeBytes),
 				Policies: stream.HostOSPolicies(e.opts.Settings)},
 		}),
-		stamp:  make([]uint32, len(e.sigs)),
-		cands:  make([]uint32, 0, 64),
-		hits:   make([]hit, 0, 16),
-		thresh: map[threshKey]*threshState{},
+		stamp: make([]uint32, len(e.sigs)),
+		cands: make([]uint32, 0, 64),
+		hits:  make([]hit, 0, 16),
 	}
 	w.onHit = w.addCand
 	w.onSRec = w.srecCand
@@ -147,7 +149,7 @@ const expireEvery = time.Second
 
 // expire retires the flows idle at now, at most once per expireEvery.
 func (w *Worker) expire(now time.Time, emit func(*Alert)) {
-	w.xbits.sweep(now) // xbits.go
+	w.e.hosts.sweep(now) // hoststate.go
 	if !w.lastExpire.IsZero() {
 		w.table.Expire(now, func(f *flow.Flow, reason flow.EndReason) {
 			w.flowEnd(f, emit) // flush.go

@@ -15,8 +15,7 @@ import (
 // flow, so one flow's rule can set what another flow's rule tests, until
 // the bit expires.
 
-// xbitsMax caps the bits one worker holds: about 300 bytes each, so some
-// 5 MB per worker at most.
+// xbitsMax caps the bits held: about 300 bytes each, so some 5 MB at most.
 const xbitsMax = 1 << 14
 
 // xbitKey names one bit: its name on host a (b invalid), or on the pair
@@ -35,16 +34,8 @@ type xbitEntry struct {
 	hi     int // index in xbitState.h
 }
 
-// xbitState is one Worker's host and IP-pair bits.
-//
-// The state is per Worker, as the threshold counters are (threshold.go,
-// Worker.thresh), where Suricata keeps these bits in its host and IP-pair
-// tables, one per process shared by its threads. tapwatch shards flows
-// over workers by their 5-tuple (agent/pipeline's Sharder), so two flows
-// of one host see the same bits only when they land on the same worker:
-// always with one worker (replay --workers 1, the suricata-verify runner),
-// by chance otherwise. Sharing the tables would put a lock on the packet
-// path of every worker for a handful of rules.
+// xbitState is an Engine's host and IP-pair bits, shared by its Workers
+// (hoststate.go) as Suricata's host and IP-pair tables are by its threads.
 //
 // Bits are keyed by zone too (the flow's bridge or VLAN), so tenants with
 // overlapping addresses do not share them. Expiry runs on packet time, as
@@ -56,28 +47,26 @@ type xbitState struct {
 	m       map[xbitKey]*xbitEntry
 	h       xbitHeap // every entry of m, soonest expiry first
 	evicted uint64   // bits dropped to make room under xbitsMax
-	// pkt and zone are what the last matchCommon of a rule with xbits
-	// saw: postMatch, which always follows that call for the same rule
-	// and packet, acts on them.
-	pkt  *decode.Packet
-	zone uint32
 }
 
 // xbitsMatch evaluates s's xbits conditions on p and remembers p for the
 // actions postMatch runs if the whole rule matches.
 func (w *Worker) xbitsMatch(s *keyword.Sig, p *decode.Packet, f *flow.Flow) bool {
-	x := &w.xbits
-	x.pkt, x.zone = p, 0
+	w.xbitPkt, w.xbitZone = p, 0
 	if f != nil {
-		x.zone = f.Key.Zone
+		w.xbitZone = f.Key.Zone
 	}
+	h := w.e.hosts
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	x := &h.xbits
 	now := p.Timestamp
 	x.sweep(now)
 	for _, op := range s.Xbits {
 		if !op.IsCheck() {
 			continue
 		}
-		if x.isSet(xbitKeyOf(op, p, x.zone), now) != (op.Cmd == keyword.FbIsSet) {
+		if x.isSet(xbitKeyOf(op, p, w.xbitZone), now) != (op.Cmd == keyword.FbIsSet) {
 			return false
 		}
 	}
@@ -87,14 +76,17 @@ func (w *Worker) xbitsMatch(s *keyword.Sig, p *decode.Packet, f *flow.Flow) bool
 // xbitsPost runs s's xbits actions, in rule order, on the packet its
 // xbitsMatch saw.
 func (w *Worker) xbitsPost(s *keyword.Sig) {
-	x := &w.xbits
-	p := x.pkt
+	p := w.xbitPkt
 	if p == nil {
 		return
 	}
+	h := w.e.hosts
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	x := &h.xbits
 	now := p.Timestamp
 	for _, op := range s.Xbits {
-		k := xbitKeyOf(op, p, x.zone)
+		k := xbitKeyOf(op, p, w.xbitZone)
 		exp := now.Add(time.Duration(op.Expire) * time.Second)
 		switch op.Cmd {
 		case keyword.FbSet:

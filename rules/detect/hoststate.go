@@ -1,0 +1,47 @@
+package detect
+
+import (
+	"sync"
+	"time"
+)
+
+// hostState is the detection state kept per host or pair of hosts rather
+// than per flow: threshold and detection_filter counters (threshold.go)
+// and xbits (xbits.go). Suricata keeps it in host and IP-pair tables, one
+// per process, shared by its threads; an Engine keeps one for its Workers,
+// because the pipeline shards flows over workers by 5-tuple and the flows
+// of one host land on several: a port scan counted per worker would need
+// its threshold reached on each of them. The lock is taken only when a
+// rule with a threshold or xbits is evaluated, and once a second to
+// forget what expired.
+type hostState struct {
+	mu     sync.Mutex
+	thresh map[threshKey]*threshState
+	xbits  xbitState
+	// evictedThresh counts counters dropped to stay under threshMax.
+	evictedThresh uint64
+	swept         time.Time // packet time of the last sweep
+}
+
+// threshMax caps the threshold counters held (tens of bytes each, plus a
+// port set for unique_on): a scan from many sources cannot grow the table
+// without bound.
+const threshMax = 1 << 16
+
+// sweep forgets the threshold counters whose window ended and the xbits
+// that expired by now.
+func (h *hostState) sweep(now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sweepLocked(now)
+}
+
+func (h *hostState) sweepLocked(now time.Time) {
+	h.swept = now
+	for k, st := range h.thresh {
+		if st.window > 0 && now.Sub(st.start) >= st.window {
+			delete(h.thresh, k)
+		}
+	}
+	h.xbits.sweep(now)
+}
