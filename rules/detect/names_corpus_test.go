@@ -58,9 +58,7 @@ func corpusNames(t *testing.T, e *Engine, path string) map[string][]string {
 // parser off (first request and response only) a flow's HTTP names are
 // some of those the parser finds.
 func TestCorpusNames(t *testing.T) {
-	if testing.Short() {
-		t.Skip("replays corpus captures")
-	}
+	testutil.SkipIfShort(t, "the replay of the corpus captures")
 	var files []string
 	for _, dir := range []string{"http", "tls", "dns", "ssh"} {
 		m, _ := filepath.Glob(filepath.Join(testutil.CorpusPath(t, "pcaps", "zeek", dir), "*.pcap"))

@@ -261,9 +261,7 @@ func TestCorpusHandshakeSession(t *testing.T) {
 // midstream: no panic, the replay invariants hold, and stream counters
 // stay sane. It logs totals (go test -v) for reports.
 func TestCorpusSweep(t *testing.T) {
-	if testing.Short() {
-		t.Skip("corpus sweep skipped in -short")
-	}
+	testutil.SkipIfShort(t, "the corpus sweep")
 	root := testutil.Corpus(t)
 	var files, pkts int
 	var total Stats

@@ -68,16 +68,25 @@ func SVIndex(tb testing.TB) (string, []sv.IndexEntry) {
 func requirePath(tb testing.TB, path, what string) {
 	tb.Helper()
 	if _, err := os.Stat(path); err != nil {
-		skipOrFail(tb, "%s missing at %s: %v", what, path, err)
+		SkipOrFail(tb, "%s missing at %s: %v", what, path, err)
 	}
 }
 
-// skipOrFail skips a test whose prerequisite is missing, or fails it when
+// SkipOrFail skips a test whose prerequisite is missing, or fails it when
 // CI=true, where a skip would hide a gap in what the suite ran.
-func skipOrFail(tb testing.TB, format string, args ...any) {
+func SkipOrFail(tb testing.TB, format string, args ...any) {
 	tb.Helper()
 	if os.Getenv("CI") == "true" {
 		tb.Fatalf(format+" (CI=true: failing rather than skipping)", args...)
 	}
 	tb.Skipf(format, args...)
+}
+
+// SkipIfShort skips a long test (a sweep of the corpus, a VM) under
+// go test -short, saying so; CI runs the whole suite, so -short there fails.
+func SkipIfShort(tb testing.TB, what string) {
+	tb.Helper()
+	if testing.Short() {
+		SkipOrFail(tb, "-short: skipping %s", what)
+	}
 }

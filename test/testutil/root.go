@@ -10,6 +10,6 @@ import (
 func RequireRoot(tb testing.TB) {
 	tb.Helper()
 	if os.Geteuid() != 0 {
-		skipOrFail(tb, "test needs root (CAP_BPF+CAP_NET_ADMIN+CAP_SYS_ADMIN): run the suite as root to include it")
+		SkipOrFail(tb, "test needs root (CAP_BPF+CAP_NET_ADMIN+CAP_SYS_ADMIN): run the suite as root to include it")
 	}
 }

@@ -122,9 +122,7 @@ func TestSuricataVerifyDNSQuery(t *testing.T) {
 // TestCorpusDNS parses every port-53 message in the corpus: nothing may
 // panic, and nearly all real messages must parse cleanly.
 func TestCorpusDNS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("walks the whole corpus")
-	}
+	testutil.SkipIfShort(t, "the walk of the whole corpus")
 	root := testutil.Corpus(t)
 	var files, msgs, errs, probed, port53 int
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {

@@ -356,9 +356,7 @@ func TestCorpusEvader(t *testing.T) {
 // TestCorpusPcaps runs every HTTP flow of the capture collection through the
 // parser: no panics, limits kept, and a count of what was parsed.
 func TestCorpusPcaps(t *testing.T) {
-	if testing.Short() {
-		t.Skip("long")
-	}
+	testutil.SkipIfShort(t, "the parse of every HTTP flow of the corpus")
 	var files []string
 	root := filepath.Join(testutil.Corpus(t), "pcaps")
 	filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {

@@ -241,9 +241,7 @@ func TestSuricataVerifyTLSEVE(t *testing.T) {
 // TestCorpusTLSNoPanic runs every capture of the corpus through the parser:
 // nothing may panic, and the corpus must hold a fair number of TLS flows.
 func TestCorpusTLSNoPanic(t *testing.T) {
-	if testing.Short() {
-		t.Skip("walks the whole corpus")
-	}
+	testutil.SkipIfShort(t, "the walk of the whole corpus")
 	root := testutil.Corpus(t)
 	var files, flows, hellos, sni, certs, subject int
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {

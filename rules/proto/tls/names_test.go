@@ -52,9 +52,7 @@ func TestCertNames(t *testing.T) {
 // every leaf certificate in the corpus with what crypto/x509 reads, where
 // crypto/x509 accepts the certificate.
 func TestCorpusCertNamesMatchX509(t *testing.T) {
-	if testing.Short() {
-		t.Skip("walks the corpus captures")
-	}
+	testutil.SkipIfShort(t, "the walk of the corpus captures")
 	root := testutil.CorpusPath(t, "pcaps")
 	leaves, compared := 0, 0
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {

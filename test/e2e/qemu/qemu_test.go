@@ -41,6 +41,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tapwatch/tapwatch/test/testutil"
 	"io"
 	"net"
 	"net/netip"
@@ -411,9 +412,7 @@ func setupQEMU(t *testing.T) *qenv {
 	if os.Geteuid() != 0 {
 		skipOrFatal(t, "needs root: libvirtd, QEMU, bridges, network namespaces and eBPF")
 	}
-	if testing.Short() {
-		t.Skip("QEMU/libvirt end-to-end test skipped in -short mode")
-	}
+	testutil.SkipIfShort(t, "the QEMU/libvirt end-to-end test")
 	e := &qenv{root: repoRoot(t)}
 	e.vmDir = filepath.Join(e.root, "test", "vm")
 	e.hostSh = filepath.Join(e.vmDir, "host.sh")
