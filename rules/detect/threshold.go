@@ -48,17 +48,7 @@ func (w *Worker) count(c *csig, t *keyword.Threshold, p *decode.Packet, filter b
 
 func (h *hostState) count(c *csig, t *keyword.Threshold, p *decode.Packet, filter bool) bool {
 	k := threshKey{gid: c.gid, sid: c.sid, filter: filter}
-	switch t.Track {
-	case keyword.TrackSrc:
-		k.a = p.SrcIP
-	case keyword.TrackDst:
-		k.a = p.DstIP
-	case keyword.TrackBoth:
-		k.a, k.b = p.SrcIP, p.DstIP
-		if k.b.Less(k.a) {
-			k.a, k.b = k.b, k.a
-		}
-	}
+	k.a, k.b = tracked(p, t.Track == keyword.TrackSrc, t.Track == keyword.TrackDst, t.Track == keyword.TrackBoth)
 	now := p.Timestamp
 	win := time.Duration(t.Seconds) * time.Second
 	st, ok := h.thresh[k]
@@ -119,4 +109,22 @@ func (h *hostState) count(c *csig, t *keyword.Threshold, p *decode.Packet, filte
 		return st.count > t.Count
 	}
 	return true
+}
+
+// tracked returns the address(es) per-host state is kept under for p: its
+// source, its destination, or the pair in a fixed order so both directions
+// share it (b is invalid unless pair).
+func tracked(p *decode.Packet, src, dst, pair bool) (a, b netip.Addr) {
+	switch {
+	case src:
+		return p.SrcIP, netip.Addr{}
+	case dst:
+		return p.DstIP, netip.Addr{}
+	case pair:
+		a, b = p.SrcIP, p.DstIP
+		if b.Less(a) {
+			a, b = b, a
+		}
+	}
+	return a, b
 }

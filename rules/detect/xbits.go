@@ -105,20 +105,10 @@ func (w *Worker) xbitsPost(s *keyword.Sig) {
 
 func xbitKeyOf(op keyword.XbitOp, p *decode.Packet, zone uint32) xbitKey {
 	k := xbitKey{name: op.Name, zone: zone}
-	switch op.Track {
-	case keyword.XbitSrc:
-		k.a = p.SrcIP
-	case keyword.XbitDst:
-		k.a = p.DstIP
-	case keyword.XbitPair:
-		k.a, k.b = p.SrcIP, p.DstIP
-		if k.b.Less(k.a) {
-			k.a, k.b = k.b, k.a
-		}
-		if !k.b.IsValid() {
-			// Keep pair keys apart from host keys even without addresses.
-			k.b = netip.IPv6Unspecified()
-		}
+	k.a, k.b = tracked(p, op.Track == keyword.XbitSrc, op.Track == keyword.XbitDst, op.Track == keyword.XbitPair)
+	if op.Track == keyword.XbitPair && !k.b.IsValid() {
+		// Keep pair keys apart from host keys even without addresses.
+		k.b = netip.IPv6Unspecified()
 	}
 	return k
 }

@@ -125,16 +125,9 @@ func inspect(ops []Op, i int, buf []byte, cursor int, sc *Scratch) int {
 		}
 	case OpByteTest:
 		b := o.Byte
-		pos := int(b.Offset.value(&sc.Vars))
-		if b.Relative {
-			pos += cursor
-		}
-		nb := b.Bytes
-		if b.BytesVar != noVar {
-			nb = int(sc.Vars[b.BytesVar])
-			if nb < 1 {
-				return 0
-			}
+		pos, nb := b.where(cursor, sc)
+		if nb < 1 && b.BytesVar != noVar {
+			return 0
 		}
 		v, _, ok := b.extractN(buf, pos, nb)
 		if !ok || !b.test(v, uint64(b.Value.value(&sc.Vars))) {
@@ -143,14 +136,7 @@ func inspect(ops []Op, i int, buf []byte, cursor int, sc *Scratch) int {
 		return inspect(ops, i+1, buf, cursor, sc)
 	case OpByteJump:
 		b := o.Byte
-		pos := int(b.Offset.value(&sc.Vars))
-		if b.Relative {
-			pos += cursor
-		}
-		nb := b.Bytes
-		if b.BytesVar != noVar {
-			nb = int(sc.Vars[b.BytesVar])
-		}
+		pos, nb := b.where(cursor, sc)
 		v, used, ok := b.extractN(buf, pos, nb)
 		if !ok {
 			return 0
@@ -181,10 +167,7 @@ func inspect(ops []Op, i int, buf []byte, cursor int, sc *Scratch) int {
 		return inspect(ops, i+1, buf, int(nc), sc)
 	case OpByteExtract:
 		b := o.Byte
-		pos := int(b.Offset.value(&sc.Vars))
-		if b.Relative {
-			pos += cursor
-		}
+		pos, _ := b.where(cursor, sc)
 		v, used, ok := b.extract(buf, pos)
 		if !ok {
 			return 0
@@ -393,4 +376,18 @@ func equalFoldASCII(a, b []byte) bool {
 		}
 	}
 	return true
+}
+
+// where resolves a byte_* op's offset (relative to cursor when it says
+// so) and byte count, either of which may be a byte_extract variable.
+func (b *ByteOp) where(cursor int, sc *Scratch) (pos, nbytes int) {
+	pos = int(b.Offset.value(&sc.Vars))
+	if b.Relative {
+		pos += cursor
+	}
+	nbytes = b.Bytes
+	if b.BytesVar != noVar {
+		nbytes = int(sc.Vars[b.BytesVar])
+	}
+	return pos, nbytes
 }
