@@ -29,11 +29,14 @@ type hostState struct {
 const threshMax = 1 << 16
 
 // sweep forgets the threshold counters whose window ended and the xbits
-// that expired by now.
+// that expired by now; every Worker calls it each second of its packet
+// time, and the first one of each second does the work.
 func (h *hostState) sweep(now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.sweepLocked(now)
+	if now.Sub(h.swept) >= time.Second {
+		h.sweepLocked(now)
+	}
 }
 
 func (h *hostState) sweepLocked(now time.Time) {
