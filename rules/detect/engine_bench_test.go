@@ -119,6 +119,7 @@ func BenchmarkEngine(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/round%d", en.name, round), func(b *testing.B) {
 				b.SetBytes(bytes)
 				var alerts int
+				var st detect.Stats // of the last pass: how well the prefilter works
 				emit := func(*detect.Alert) { alerts++ }
 				start, cpu0 := time.Now(), cpuTime()
 				for n := 0; n < b.N; n++ {
@@ -132,6 +133,7 @@ func BenchmarkEngine(b *testing.B) {
 						w.Process(&p, 0, emit)
 					}
 					w.Flush(emit, nil)
+					st = w.Stats()
 				}
 				// CPU time of the process (GC included) is what the rules cost
 				// the host, and robust to other load on a shared machine.
@@ -139,6 +141,8 @@ func BenchmarkEngine(b *testing.B) {
 				b.ReportMetric(pps, "pkts/cpu-s")
 				b.ReportMetric(float64(len(frames)*b.N)/time.Since(start).Seconds(), "pkts/s")
 				b.ReportMetric(float64(alerts)/float64(b.N), "alerts")
+				b.ReportMetric(float64(st.Candidates)/float64(max(st.Packets, 1)), "cands/pkt")
+				b.ReportMetric(float64(st.TxCandidates)/float64(max(st.Txs, 1)), "cands/tx")
 				best[i] = max(best[i], pps)
 			})
 		}
