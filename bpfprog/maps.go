@@ -199,15 +199,7 @@ func (t *FlowTable) Lookup(f FlowKey) (FlowStats, bool, error) {
 	if err != nil {
 		return FlowStats{}, false, err
 	}
-	var v twTwFlowStats
-	err = t.m.Lookup(&k, &v)
-	if errors.Is(err, ebpf.ErrKeyNotExist) {
-		return FlowStats{}, false, nil
-	}
-	if err != nil {
-		return FlowStats{}, false, fmt.Errorf("bpfprog: look up %s in %s map: %w", f, t.name, err)
-	}
-	return FlowStats{v.Packets, v.Bytes}, true, nil
+	return lookupStats(t.m, &k, fmt.Sprintf("%s in %s map", f, t.name))
 }
 
 // HostTable holds addresses whose traffic (either side) is dropped in ModeIPS.
@@ -264,15 +256,7 @@ func (t *HostTable) Lookup(zone uint32, a netip.Addr) (FlowStats, bool, error) {
 	if err != nil {
 		return FlowStats{}, false, err
 	}
-	var v twTwFlowStats
-	err = t.m.Lookup(&k, &v)
-	if errors.Is(err, ebpf.ErrKeyNotExist) {
-		return FlowStats{}, false, nil
-	}
-	if err != nil {
-		return FlowStats{}, false, fmt.Errorf("bpfprog: look up host %s zone %d: %w", a, zone, err)
-	}
-	return FlowStats{v.Packets, v.Bytes}, true, nil
+	return lookupStats(t.m, &k, fmt.Sprintf("host %s zone %d", a, zone))
 }
 
 // MACSet is the set of monitored VM MACs that drives inspect-once. Add a
@@ -349,4 +333,18 @@ func (o *Objects) DeleteZone(ifindex int) error {
 		return fmt.Errorf("bpfprog: delete zone of ifindex %d: %w", ifindex, err)
 	}
 	return nil
+}
+
+// lookupStats reads the packet and byte counts stored under key in m;
+// what names the entry in an error.
+func lookupStats(m *ebpf.Map, key any, what string) (FlowStats, bool, error) {
+	var v twTwFlowStats
+	err := m.Lookup(key, &v)
+	if errors.Is(err, ebpf.ErrKeyNotExist) {
+		return FlowStats{}, false, nil
+	}
+	if err != nil {
+		return FlowStats{}, false, fmt.Errorf("bpfprog: look up %s: %w", what, err)
+	}
+	return FlowStats{v.Packets, v.Bytes}, true, nil
 }

@@ -191,14 +191,7 @@ func (m *Message) EVE() map[string]any {
 		"opcode":  int(m.Opcode),
 		"rcode":   RcodeString(m.Rcode),
 	}
-	for _, f := range [...]struct {
-		bit  uint16
-		name string
-	}{{flagQR, "qr"}, {flagAA, "aa"}, {flagTC, "tc"}, {flagRD, "rd"}, {flagRA, "ra"}, {flagZ, "z"}} {
-		if m.Flags&f.bit != 0 {
-			o[f.name] = true
-		}
-	}
+	setFlagNames(o, m.Flags)
 	if len(m.Queries) > 0 {
 		o["rrname"] = printable(m.Queries[0].Name)
 		o["rrtype"] = TypeString(m.Queries[0].Type)
@@ -336,14 +329,7 @@ func (m *Message) EVEv3(txID int) map[string]any {
 	if m.Response {
 		o["type"] = "response"
 	}
-	for _, f := range [...]struct {
-		bit  uint16
-		name string
-	}{{flagQR, "qr"}, {flagAA, "aa"}, {flagTC, "tc"}, {flagRD, "rd"}, {flagRA, "ra"}, {flagZ, "z"}} {
-		if m.Flags&f.bit != 0 {
-			o[f.name] = true
-		}
-	}
+	setFlagNames(o, m.Flags)
 	if len(m.Queries) > 0 {
 		qs := make([]any, 0, len(m.Queries))
 		for i := range m.Queries {
@@ -369,4 +355,17 @@ func (m *Message) EVEv3(txID int) map[string]any {
 	section("authorities", m.Authorities, false)
 	section("additionals", m.Additionals, true)
 	return o
+}
+
+// setFlagNames sets o[name] = true for each header flag set in flags, as
+// both EVE DNS formats log them.
+func setFlagNames(o map[string]any, flags uint16) {
+	for _, f := range [...]struct {
+		bit  uint16
+		name string
+	}{{flagQR, "qr"}, {flagAA, "aa"}, {flagTC, "tc"}, {flagRD, "rd"}, {flagRA, "ra"}, {flagZ, "z"}} {
+		if flags&f.bit != 0 {
+			o[f.name] = true
+		}
+	}
 }
