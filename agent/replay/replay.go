@@ -80,6 +80,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, compile c
 }
 
 func writeMemProfile(path string, stderr io.Writer) {
+	// The allocs profile is as of the last completed GC; without one here the
+	// replay's own allocations since then would be missing.
+	runtime.GC()
 	f, err := os.Create(path)
 	if err == nil {
 		err = pprof.Lookup("allocs").WriteTo(f, 0)
