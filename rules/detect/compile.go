@@ -469,6 +469,13 @@ func (c *csig) inBucket(b int) bool {
 	return b == bTCP || b == bUDP
 }
 
+// maxPrefilterLen caps the fast patterns the prefilters search for: a
+// longer one is searched by its rarest maxPrefilterLen bytes. Streams and
+// growing bodies are scanned in pieces that overlap by the longest
+// pattern less one byte; ET Open's reach 150 (payload) and 660 (URI)
+// bytes, which made small segments cost twice their size.
+const maxPrefilterLen = 32
+
 func (e *Engine) buildGroups() {
 	for b := 0; b < nBuckets; b++ {
 		var bld [keyword.NumBuffers]mpm.Builder
@@ -480,6 +487,7 @@ func (e *Engine) buildGroups() {
 				continue
 			}
 			p, nocase, buf, ok := c.sig.FastPatternBytes()
+			p = mpm.Window(p, maxPrefilterLen)
 			if !ok {
 				if len(c.app) > 0 {
 					g.appSub.addAlways(c, b)

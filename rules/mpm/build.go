@@ -58,6 +58,15 @@ type table struct {
 	// byte pair that some anchor matches, so the scan loop tests a 16-bit
 	// load directly, without folding or hashing.
 	raw *[1 << 16 / 64]uint64
+	// A 2-byte anchor of a pattern of 4 bytes or more always starts a
+	// 4-byte window inside its pattern; ext is the hashed bitmap of those
+	// folded windows, which the scan tests before confirming. Pairs that
+	// also anchor a 2..3-byte pattern are in direct and confirm at once.
+	// Without it, common pairs ("st", "\x00\x01") that begin the 4..10-byte
+	// patterns chooseStride moves here were each a bucket walk.
+	direct   *[1 << 16 / 64]uint64
+	ext      []uint64
+	extShift uint
 }
 
 // hashMul is Knuth's multiplicative constant; the top bits of the product
@@ -152,12 +161,14 @@ func build(raw []rawPattern) *Matcher {
 				// one that traffic is full of (a NUL run, "\r\nAU"...):
 				// its best 2-byte anchor fires far less often.
 				poor++
-				short = chooseAnchors(short, b, shortLen, 1, uint32(i), !p.nocase, used)
+				short = chooseAnchors(short, b, shortLen, gramLen, 1, uint32(i), !p.nocase, used)
 				continue
 			}
-			long = chooseAnchors(long, b, gramLen, stride, uint32(i), !p.nocase, used)
+			long = chooseAnchors(long, b, gramLen, gramLen, stride, uint32(i), !p.nocase, used)
+		case len(b) >= gramLen:
+			short = chooseAnchors(short, b, shortLen, gramLen, 1, uint32(i), !p.nocase, used)
 		case len(b) >= shortLen:
-			short = chooseAnchors(short, b, shortLen, 1, uint32(i), !p.nocase, used)
+			short = chooseAnchors(short, b, shortLen, shortLen, 1, uint32(i), !p.nocase, used)
 		default:
 			one = append(one, entry{pat: uint32(i)})
 		}
@@ -166,21 +177,44 @@ func build(raw []rawPattern) *Matcher {
 	m.long.stride = stride
 	m.short = newTable(short, shortLen)
 	if len(short) > 0 {
-		m.short.raw = new([1 << 16 / 64]uint64)
-		for _, e := range short {
-			p := &m.pats[e.pat]
-			a := p.off + e.anchor&^exactBit
-			b := m.data[a : a+2]
-			for _, c0 := range variants(b[0], p.nocase) {
-				for _, c1 := range variants(b[1], p.nocase) {
-					v := uint32(c0) | uint32(c1)<<8
-					m.short.raw[v>>6] |= 1 << (v & 63)
+		m.buildShortFilters(short)
+	}
+	m.buildOne(one)
+	return m
+}
+
+// buildShortFilters sets the raw pair bitmaps of the 2-byte table and the
+// 4-byte window bitmap that screens pairs anchoring only longer patterns.
+func (m *Matcher) buildShortFilters(short []entry) {
+	t := &m.short
+	t.raw = new([1 << 16 / 64]uint64)
+	t.direct = new([1 << 16 / 64]uint64)
+	windows := make(map[uint32]struct{})
+	for _, e := range short {
+		p := &m.pats[e.pat]
+		a := p.off + e.anchor&^exactBit
+		b := m.data[a : a+2]
+		long := p.n >= gramLen
+		if long {
+			windows[gramAt(m.data, int(a), gramLen)] = struct{}{}
+		}
+		for _, c0 := range variants(b[0], p.nocase) {
+			for _, c1 := range variants(b[1], p.nocase) {
+				v := uint32(c0) | uint32(c1)<<8
+				t.raw[v>>6] |= 1 << (v & 63)
+				if !long {
+					t.direct[v>>6] |= 1 << (v & 63)
 				}
 			}
 		}
 	}
-	m.buildOne(one)
-	return m
+	logBits := min(max(bits.Len(uint(len(windows)*16-1)), 9), 21)
+	t.ext = make([]uint64, 1<<logBits/64)
+	t.extShift = uint(32 - logBits)
+	for g := range windows {
+		h := g * hashMul >> t.extShift
+		t.ext[h>>6] |= 1 << (h & 63)
+	}
 }
 
 // variants returns the raw bytes that match c.
@@ -252,10 +286,11 @@ func gramAt(b []byte, i, width int) uint32 {
 // chooseAnchors appends the stride consecutive anchors of b least likely
 // to fire: built from bytes that are rare in traffic, and not already
 // anchors of many patterns (every pattern sharing an anchor is verified
-// whenever it appears).
-func chooseAnchors(ents []entry, b []byte, width, stride int, pat uint32, exact bool, used map[uint32]int) []entry {
+// whenever it appears). Each anchor starts at least span bytes before the
+// end of b.
+func chooseAnchors(ents []entry, b []byte, width, span, stride int, pat uint32, exact bool, used map[uint32]int) []entry {
 	best, bestCost := 0, int(^uint(0)>>1)
-	for i := 0; i+width+stride-1 <= len(b); i++ {
+	for i := 0; i+span+stride-1 <= len(b); i++ {
 		cost := 0
 		for j := i; j < i+stride; j++ {
 			cost += 8*used[gramAt(b, j, width)] + gramCost(b[j:j+width])
@@ -319,6 +354,29 @@ func poorWindow(b []byte, stride int) bool {
 		}
 	}
 	return true
+}
+
+// Window returns the n-byte substring of p made of the bytes rarest in
+// traffic, or p when it is no longer. Prefilters that only propose
+// candidates may search for it instead of p: it occurs wherever p does,
+// and a shorter longest pattern means a shorter overlap between the
+// chunks of a stream scanned piece by piece.
+func Window(p []byte, n int) []byte {
+	if len(p) <= n {
+		return p
+	}
+	best, bestCost := 0, int(^uint(0)>>1)
+	cost := 0
+	for i, c := range p {
+		cost += byteCost(lower(c))
+		if i >= n {
+			cost -= byteCost(lower(p[i-n]))
+		}
+		if i >= n-1 && cost < bestCost {
+			best, bestCost = i-n+1, cost
+		}
+	}
+	return p[best : best+n]
 }
 
 // bestPairCost is the gramCost of b's rarest 2-byte anchor.
@@ -409,7 +467,7 @@ func newTable(ents []entry, width int) table {
 func (t *table) memBytes() int {
 	n := 8*cap(t.bits) + 4*cap(t.start) + 16*cap(t.ents)
 	if t.raw != nil {
-		n += len(t.raw) * 8
+		n += 2*len(t.raw)*8 + 8*cap(t.ext)
 	}
 	return n
 }

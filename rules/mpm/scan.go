@@ -180,6 +180,15 @@ func (m *Matcher) scanShort(buf []byte, s *Scratch, gen uint32, hit func(id uint
 			if haveDone && raw == doneRaw {
 				continue
 			}
+			if t.direct[raw>>6]&(1<<(raw&63)) == 0 {
+				if int(p)+gramLen > len(buf) {
+					continue
+				}
+				w := uint32(foldWord(uint64(binary.LittleEndian.Uint32(buf[p:]))))
+				if h := w * hashMul >> t.extShift; t.ext[h>>6]&(1<<(h&63)) == 0 {
+					continue
+				}
+			}
 			g := uint32(lower(byte(raw))) | uint32(lower(byte(raw>>8)))<<8
 			if m.confirm(t, buf, int(p), g, raw, g*hashMul>>t.shift, s, gen, hit) {
 				doneRaw, haveDone = raw, true
