@@ -130,9 +130,10 @@ func (w *Worker) InspectTx(p *decode.Packet, f *flow.Flow, dir flow.Dir, tx *TxB
 	g := &e.groups[bucketOf(p.IPProto)]
 	w.beginCands()
 	w.addAlways(g, p, true)
+	done := w.scanAliases(g, tx) // txscan.go
 	for b := 1; b < keyword.NumBuffers; b++ {
 		m := g.mpm[b]
-		if m == nil || !tx.has[b] {
+		if m == nil || !tx.has[b] || done[b] {
 			continue
 		}
 		if tx.isMulti[b] {

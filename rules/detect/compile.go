@@ -103,6 +103,9 @@ type group struct {
 	// flow's packets to the server, to the client, and for packets
 	// without a flow.
 	pay [3]payloadMpm
+	// alias holds the union prefilters of buffers that parsers fill with
+	// the same bytes (txscan.go).
+	alias []aliasMpm
 }
 
 // allowsDir reports whether c's flow keyword lets it match packets moving
@@ -479,6 +482,7 @@ const maxPrefilterLen = 32
 func (e *Engine) buildGroups() {
 	for b := 0; b < nBuckets; b++ {
 		var bld [keyword.NumBuffers]mpm.Builder
+		var alias [len(bufAliases)]mpm.Builder
 		var pay [len(group{}.pay)]payloadBuilder
 		g := &e.groups[b]
 		g.appSub = &group{}
@@ -505,11 +509,22 @@ func (e *Engine) buildGroups() {
 				continue
 			}
 			bld[buf].Add(p, nocase, uint32(c.num))
+			for k, al := range bufAliases {
+				if buf == al[0] || buf == al[1] {
+					alias[k].Add(p, nocase, uint32(c.num))
+				}
+			}
 		}
 		for i := range bld {
 			if bld[i].Len() > 0 {
 				g.mpm[i] = bld[i].Build()
 				g.mpmMax[i] = g.mpm[i].MaxLen()
+			}
+		}
+		for k, al := range bufAliases {
+			if bld[al[0]].Len() > 0 && bld[al[1]].Len() > 0 {
+				m := alias[k].Build()
+				g.alias = append(g.alias, aliasMpm{bufs: al, m: m, maxLen: m.MaxLen(), slot: keyword.NumBuffers + k})
 			}
 		}
 		for k := range pay {

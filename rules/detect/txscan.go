@@ -3,6 +3,7 @@ package detect
 import (
 	"bytes"
 
+	"github.com/tapwatch/tapwatch/rules/keyword"
 	"github.com/tapwatch/tapwatch/rules/mpm"
 )
 
@@ -17,6 +18,52 @@ type txScan struct {
 	m    *mpm.Matcher
 	data []byte
 	ids  []uint32
+}
+
+// bufAliases are the buffer pairs a parser may fill with the same bytes:
+// file.data is the HTTP response body going to the client and the request
+// body going to the server. ET Open has about 1,800 file.data and 100
+// http.response_body fast patterns; one union matcher scans a body once
+// instead of twice.
+var bufAliases = [...][2]keyword.Buffer{
+	{mustBuffer("file.data"), mustBuffer("http.response_body")},
+	{mustBuffer("file.data"), mustBuffer("http.request_body")},
+}
+
+func mustBuffer(name string) keyword.Buffer {
+	b, ok := keyword.BufferByName(name)
+	if !ok {
+		panic("detect: no buffer " + name)
+	}
+	return b
+}
+
+// aliasMpm is the union prefilter of the two buffers in bufs, used when a
+// transaction holds the same bytes in both; slot is its txScan entry.
+type aliasMpm struct {
+	bufs   [2]keyword.Buffer
+	m      *mpm.Matcher
+	maxLen int
+	slot   int
+}
+
+// scanAliases prefilters, with its union matcher, each buffer pair of tx
+// that holds the same bytes, and returns the buffers it covered.
+func (w *Worker) scanAliases(g *group, tx *TxBuffers) (done [keyword.NumBuffers]bool) {
+	for i := range g.alias {
+		al := &g.alias[i]
+		a, b := al.bufs[0], al.bufs[1]
+		if !tx.has[a] || !tx.has[b] || tx.isMulti[a] || tx.isMulti[b] {
+			continue
+		}
+		x, y := tx.bufs[a], tx.bufs[b]
+		if len(x) == 0 || len(x) != len(y) || &x[0] != &y[0] {
+			continue
+		}
+		w.scanTxBuf(al.slot, al.m, al.maxLen, x)
+		done[a], done[b] = true, true
+	}
+	return done
 }
 
 // maxTxScanCache bounds the buffer size remembered per buffer id.
@@ -37,7 +84,7 @@ func (w *Worker) scanTxBuf(b int, m *mpm.Matcher, maxLen int, buf []byte) {
 		return
 	}
 	if w.txScan == nil {
-		w.txScan = make([]txScan, len(w.e.groups[0].mpm))
+		w.txScan = make([]txScan, keyword.NumBuffers+len(bufAliases))
 		w.onRec = w.recCand
 	}
 	c := &w.txScan[b]
