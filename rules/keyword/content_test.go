@@ -112,6 +112,23 @@ func TestFastPattern(t *testing.T) {
 	if sigErr(`content:"abc"; fast_pattern:2,5;`) == nil {
 		t.Error("fast_pattern beyond content must fail")
 	}
+	// Rarer distinct bytes beat length: a NUL run is everywhere.
+	s = sig(t, `content:"|00 00 00 00 00 00|"; content:"|07|ab";`)
+	if p, _, _, _ := s.FastPatternBytes(); string(p) != "\x07ab" {
+		t.Errorf("NUL run chosen over a rarer content: %q", p)
+	}
+	s = sig(t, `content:"AAAAAAAAAAAA"; content:"/x.php";`)
+	if p, _, _, _ := s.FastPatternBytes(); string(p) != "/x.php" {
+		t.Errorf("repeated letter chosen over a path: %q", p)
+	}
+	s = sig(t, `content:"abcd"; content:"wxyz"; content:"|00 00 00 00 00 00|"; fast_pattern;`)
+	if p, _, _, _ := s.FastPatternBytes(); string(p) != "\x00\x00\x00\x00\x00\x00" {
+		t.Errorf("explicit fast_pattern not kept: %q", p)
+	}
+	s = sig(t, `content:"ab"; content:"aaaa";`)
+	if p, _, _, _ := s.FastPatternBytes(); string(p) != "aaaa" {
+		t.Errorf("equal strength: want the longer, got %q", p)
+	}
 }
 
 func TestNocaseIndex(t *testing.T) {

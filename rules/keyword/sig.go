@@ -148,7 +148,7 @@ func (s *Sig) Finish() error {
 			best = i
 			break
 		}
-		if best < 0 || len(o.Pat) > len(s.Ops[best].Pat) {
+		if best < 0 || strongerPattern(o.Pat, s.Ops[best].Pat) {
 			best = i
 		}
 	}
@@ -181,4 +181,38 @@ func (s *Sig) FastPatternBytes() ([]byte, bool, Buffer, bool) {
 		p = p[1:]
 	}
 	return p, o.Nocase, o.Buf, true
+}
+
+// strongerPattern reports whether content a makes a better fast pattern
+// than b: the one whose distinct bytes are rarer in traffic, then the
+// longer. A repeated byte adds little (a run of NULs is everywhere), a
+// letter less than punctuation or binary. This is Suricata's pattern
+// strength, which it uses to break ties between equally long contents;
+// we rank by it first, so that `content:"|00 00 00 00 00|"` does not
+// prefilter a rule that also names a shorter, rarer string.
+func strongerPattern(a, b []byte) bool {
+	sa, sb := patternStrength(a), patternStrength(b)
+	if sa != sb {
+		return sa > sb
+	}
+	return len(a) > len(b)
+}
+
+func patternStrength(p []byte) int {
+	var seen [256]bool
+	n := 0
+	for _, c := range p {
+		switch {
+		case seen[c]:
+			n++
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			n += 3
+		case c >= 0x20 && c < 0x7f || c == 0 || c == 1 || c == 0xff:
+			n += 4
+		default:
+			n += 6
+		}
+		seen[c] = true
+	}
+	return n
 }

@@ -27,13 +27,28 @@ type entry struct {
 	// raw is the unfolded anchor of a case-sensitive pattern: when it
 	// differs from the buffer's bytes the pattern cannot match there, known
 	// without loading the pattern.
-	raw    uint32
-	pat    uint32
-	anchor uint32 // offset of the anchor inside the pattern, | exactBit
+	raw uint32
+	pat uint32
+	// anchor is the anchor's offset inside the pattern, with flags:
+	// exactBit, winBit, and in winShift's bits how far before the anchor
+	// win starts.
+	anchor uint32
+	// win, with winBit, is the folded 4-byte window of a longer pattern
+	// around its 2-byte anchor: confirm compares it before loading the
+	// pattern, so a pair also anchoring other patterns costs a word
+	// compare per pattern, not a verification.
+	win uint32
 }
 
-// exactBit marks entries of case-sensitive patterns in entry.anchor.
-const exactBit = 1 << 31
+const (
+	exactBit = 1 << 31 // entry.anchor: a case-sensitive pattern
+	winBit   = 1 << 30 // entry.anchor: win is set
+	winShift = 24      // entry.anchor>>winShift&3: win starts that far before the anchor
+	offMask  = 1<<winShift - 1
+)
+
+// winBack returns how far before its anchor e's window starts.
+func (e *entry) winBack() int { return int(e.anchor >> winShift & 3) }
 
 // table is the "filter then confirm" index for patterns of one length
 // class. Each pattern contributes stride width-byte anchors, folded to
@@ -58,15 +73,22 @@ type table struct {
 	// byte pair that some anchor matches, so the scan loop tests a 16-bit
 	// load directly, without folding or hashing.
 	raw *[1 << 16 / 64]uint64
-	// A 2-byte anchor of a pattern of 4 bytes or more always starts a
-	// 4-byte window inside its pattern; ext is the hashed bitmap of those
-	// folded windows, which the scan tests before confirming. Pairs that
-	// also anchor a 2..3-byte pattern are in direct and confirm at once.
-	// Without it, common pairs ("st", "\x00\x01") that begin the 4..10-byte
-	// patterns chooseStride moves here were each a bucket walk.
-	direct   *[1 << 16 / 64]uint64
+	// A 2-byte anchor of a pattern of 4 bytes or more lies in a 4-byte
+	// window of its pattern, starting at most 2 bytes before it; ext is
+	// the hashed bitmap of those folded windows, and screen tells per raw
+	// pair, 2 bits each, how to screen its hits: 0 confirms at once (the
+	// pair anchors a 2..3-byte pattern, or windows at different
+	// offsets), k tests the window starting k-1 bytes before the pair.
+	// Without it, common pairs ("st", "\x00\x01") that anchor the
+	// 4..10-byte patterns chooseStride moves here were each a bucket walk.
+	screen   *[1 << 16 / 32]uint64
 	ext      []uint64
 	extShift uint
+}
+
+// screenOf returns pair v's screen code (see table.screen).
+func (t *table) screenOf(v uint32) uint32 {
+	return uint32(t.screen[v>>5]>>(v&31*2)) & 3
 }
 
 // hashMul is Knuth's multiplicative constant; the top bits of the product
@@ -156,19 +178,18 @@ func build(raw []rawPattern) *Matcher {
 		b := m.data[p.off : p.off+p.n]
 		switch {
 		case len(b) >= gramLen+stride-1:
-			if stride > 1 && poor < maxPoor && poorWindow(b, stride) && bestPairCost(b) <= goodPair {
+			if stride > 1 && poor < maxPoor && poorWindow(b, stride) && (bestPairCost(b) <= goodPair || runWindow(b, stride)) {
 				// Every run of stride 4-byte anchors of this pattern has
 				// one that traffic is full of (a NUL run, "\r\nAU"...):
-				// its best 2-byte anchor fires far less often.
+				// a rare 2-byte anchor, or one starting a rare window
+				// (which screens its hits), fires far less often.
 				poor++
-				short = chooseAnchors(short, b, shortLen, gramLen, 1, uint32(i), !p.nocase, used)
+				short = chooseAnchors(short, b, shortLen, 1, uint32(i), !p.nocase, used)
 				continue
 			}
-			long = chooseAnchors(long, b, gramLen, gramLen, stride, uint32(i), !p.nocase, used)
-		case len(b) >= gramLen:
-			short = chooseAnchors(short, b, shortLen, gramLen, 1, uint32(i), !p.nocase, used)
+			long = chooseAnchors(long, b, gramLen, stride, uint32(i), !p.nocase, used)
 		case len(b) >= shortLen:
-			short = chooseAnchors(short, b, shortLen, shortLen, 1, uint32(i), !p.nocase, used)
+			short = chooseAnchors(short, b, shortLen, 1, uint32(i), !p.nocase, used)
 		default:
 			one = append(one, entry{pat: uint32(i)})
 		}
@@ -177,38 +198,60 @@ func build(raw []rawPattern) *Matcher {
 	m.long.stride = stride
 	m.short = newTable(short, shortLen)
 	if len(short) > 0 {
-		m.buildShortFilters(short)
+		m.buildShortFilters()
 	}
 	m.buildOne(one)
 	return m
 }
 
-// buildShortFilters sets the raw pair bitmaps of the 2-byte table and the
-// 4-byte window bitmap that screens pairs anchoring only longer patterns.
-func (m *Matcher) buildShortFilters(short []entry) {
+// buildShortFilters sets the raw pair bitmap of the 2-byte table and how
+// each pair's hits are screened (table.screen, table.ext).
+func (m *Matcher) buildShortFilters() {
 	t := &m.short
 	t.raw = new([1 << 16 / 64]uint64)
-	t.direct = new([1 << 16 / 64]uint64)
+	t.screen = new([1 << 16 / 32]uint64)
+	const direct = 4 // a pair confirmed at once; set codes are 1..3
+	code := make(map[uint32]uint32)
 	windows := make(map[uint32]struct{})
-	for _, e := range short {
+	for k := range t.ents {
+		e := &t.ents[k]
 		p := &m.pats[e.pat]
-		a := p.off + e.anchor&^exactBit
+		off := e.anchor & offMask
+		a := p.off + off
 		b := m.data[a : a+2]
-		long := p.n >= gramLen
-		if long {
-			windows[gramAt(m.data, int(a), gramLen)] = struct{}{}
+		want := uint32(direct)
+		if p.n >= gramLen {
+			// Of the windows holding the anchor, the rarest.
+			ws := min(off, p.n-gramLen)
+			for w := ws; w > 0 && w+2 > off; {
+				w--
+				if gramCost(m.data[p.off+w:p.off+w+gramLen]) < gramCost(m.data[p.off+ws:p.off+ws+gramLen]) {
+					ws = w
+				}
+			}
+			e.win = gramAt(m.data, int(p.off+ws), gramLen)
+			e.anchor |= winBit | (off-ws)<<winShift
+			windows[e.win] = struct{}{}
+			want = off - ws + 1
 		}
 		for _, c0 := range variants(b[0], p.nocase) {
 			for _, c1 := range variants(b[1], p.nocase) {
 				v := uint32(c0) | uint32(c1)<<8
 				t.raw[v>>6] |= 1 << (v & 63)
-				if !long {
-					t.direct[v>>6] |= 1 << (v & 63)
+				if have, ok := code[v]; !ok {
+					code[v] = want
+				} else if have != want {
+					code[v] = direct
 				}
 			}
 		}
 	}
-	logBits := min(max(bits.Len(uint(len(windows)*16-1)), 9), 21)
+	for v, c := range code {
+		if c != direct {
+			t.screen[v>>5] |= uint64(c) << (v & 31 * 2)
+		}
+	}
+	logBits := min(max(bits.Len(uint(max(len(windows), 1)*16-1)), 9), 21)
 	t.ext = make([]uint64, 1<<logBits/64)
 	t.extShift = uint(32 - logBits)
 	for g := range windows {
@@ -286,11 +329,10 @@ func gramAt(b []byte, i, width int) uint32 {
 // chooseAnchors appends the stride consecutive anchors of b least likely
 // to fire: built from bytes that are rare in traffic, and not already
 // anchors of many patterns (every pattern sharing an anchor is verified
-// whenever it appears). Each anchor starts at least span bytes before the
-// end of b.
-func chooseAnchors(ents []entry, b []byte, width, span, stride int, pat uint32, exact bool, used map[uint32]int) []entry {
+// whenever it appears).
+func chooseAnchors(ents []entry, b []byte, width, stride int, pat uint32, exact bool, used map[uint32]int) []entry {
 	best, bestCost := 0, int(^uint(0)>>1)
-	for i := 0; i+span+stride-1 <= len(b); i++ {
+	for i := 0; i+width+stride-1 <= len(b); i++ {
 		cost := 0
 		for j := i; j < i+stride; j++ {
 			cost += 8*used[gramAt(b, j, width)] + gramCost(b[j:j+width])
@@ -379,6 +421,23 @@ func Window(p []byte, n int) []byte {
 	return p[best : best+n]
 }
 
+// runWindow reports whether every run of stride consecutive 4-byte
+// anchors of b includes one byte repeated four times (NUL padding, a NOP
+// sled, "AAAA"): confirmed at every position of such a run in traffic,
+// it costs more than any pair whose window screens it (table.screen).
+func runWindow(b []byte, stride int) bool {
+	for i := 0; i+gramLen+stride-1 <= len(b); i++ {
+		ok := true
+		for j := i; j < i+stride && ok; j++ {
+			ok = !(b[j] == b[j+1] && b[j] == b[j+2] && b[j] == b[j+3])
+		}
+		if ok {
+			return false
+		}
+	}
+	return true
+}
+
 // bestPairCost is the gramCost of b's rarest 2-byte anchor.
 func bestPairCost(b []byte) int {
 	best := int(^uint(0) >> 1)
@@ -404,7 +463,7 @@ func byteCost(c byte) int {
 	switch {
 	case c == 0 || c == ' ':
 		return 10
-	case c == 0xff:
+	case c == 0xff || c == 1:
 		return 6
 	case c >= 'a' && c <= 'z':
 		switch c {
@@ -465,9 +524,9 @@ func newTable(ents []entry, width int) table {
 }
 
 func (t *table) memBytes() int {
-	n := 8*cap(t.bits) + 4*cap(t.start) + 16*cap(t.ents)
+	n := 8*cap(t.bits) + 4*cap(t.start) + 20*cap(t.ents)
 	if t.raw != nil {
-		n += 2*len(t.raw)*8 + 8*cap(t.ext)
+		n += len(t.raw)*8 + len(t.screen)*8 + 8*cap(t.ext)
 	}
 	return n
 }

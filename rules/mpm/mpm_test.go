@@ -362,7 +362,7 @@ func TestPoorWindowUsesRareShortAnchor(t *testing.T) {
 	var shortPats, longPats []string
 	for _, e := range m.short.ents {
 		p := m.pats[e.pat]
-		a := p.off + e.anchor&^exactBit
+		a := p.off + e.anchor&offMask
 		shortPats = append(shortPats, string(m.data[p.off:p.off+p.n]))
 		if got := m.data[a : a+2]; string(m.data[p.off:p.off+p.n]) == nulRun && string(got) != "\x07\xc0" {
 			t.Errorf("NUL-run pattern anchored on %q, want its rare pair \"\\x07\\xc0\"", got)
@@ -385,4 +385,50 @@ func TestPoorWindowUsesRareShortAnchor(t *testing.T) {
 	if got := gramCost([]byte("\r\nAU")); got < poorGram {
 		t.Errorf("gramCost(CRLF + letters) = %d, want >= %d (CRLF is everywhere in text protocols)", got, poorGram)
 	}
+}
+
+// Patterns of 4+ bytes in the 2-byte table are screened by a 4-byte
+// window around their anchor, which may start up to 2 bytes before it;
+// patterns whose every strided anchor set holds a byte run move there.
+// Matches at the very start and end of buffers, where the window's bytes
+// are partly outside, must still be found, and near misses rejected.
+func TestShortTableWindows(t *testing.T) {
+	pats := []testPattern{
+		P("\x00\x00\x00\x03", false, 1),               // rarest pair at the end: window starts 2 back
+		P("\x01\x00\b\x00\x00\x00\x00\x00", false, 2), // every stride-4 anchor set holds a NUL run
+		P("xQ", false, 3),                             // a 2-byte pattern sharing no pair
+		P("a\x00\x00\x03", true, 4),                   // shares the pair "\x00\x03" with pattern 1
+		P("long enough to stride eight", false, 5),
+		P("another pattern for stride", true, 6),
+	}
+	m := buildT(t, pats)
+	if m.long.stride < 4 {
+		t.Fatalf("stride %d: the test needs a strided long table", m.long.stride)
+	}
+	inShort := map[uint32]bool{}
+	for _, e := range m.short.ents {
+		inShort[m.pats[e.pat].id] = true
+		if m.pats[e.pat].n >= gramLen && e.anchor&winBit == 0 {
+			t.Errorf("pattern %q has no window", m.data[m.pats[e.pat].off:m.pats[e.pat].off+m.pats[e.pat].n])
+		}
+	}
+	if !inShort[1] || !inShort[2] {
+		t.Errorf("short table holds %v, want the 4-byte and the NUL-run pattern", inShort)
+	}
+	bufs := [][]byte{
+		[]byte("\x00\x00\x00\x03"),
+		[]byte("\x00\x00\x03"),
+		[]byte("A\x00\x00\x03 \x00\x00\x00\x03"),
+		[]byte("\x01\x00\b\x00\x00\x00\x00\x00"),
+		[]byte("\x01\x00\b\x00\x00\x00\x00"),
+		[]byte("..\x01\x00\b\x00\x00\x00\x00\x00 xQ"),
+		[]byte("xQ"),
+		[]byte("\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03"),
+		[]byte("\x00\x00\x00\x02\x00\x00\x03"),
+	}
+	for off := range 8 {
+		b := append(bytes.Repeat([]byte{0}, off), "LONG ENOUGH TO STRIDE EIGHT \x00\x00\x00\x03"...)
+		bufs = append(bufs, b, b[:len(b)-1])
+	}
+	check(t, pats, bufs...)
 }

@@ -180,11 +180,12 @@ func (m *Matcher) scanShort(buf []byte, s *Scratch, gen uint32, hit func(id uint
 			if haveDone && raw == doneRaw {
 				continue
 			}
-			if t.direct[raw>>6]&(1<<(raw&63)) == 0 {
-				if int(p)+gramLen > len(buf) {
+			if k := t.screenOf(raw); k != 0 {
+				q := int(p) - int(k-1)
+				if q < 0 || q+gramLen > len(buf) {
 					continue
 				}
-				w := uint32(foldWord(uint64(binary.LittleEndian.Uint32(buf[p:]))))
+				w := uint32(foldWord(uint64(binary.LittleEndian.Uint32(buf[q:]))))
 				if h := w * hashMul >> t.extShift; t.ext[h>>6]&(1<<(h&63)) == 0 {
 					continue
 				}
@@ -300,8 +301,15 @@ func (m *Matcher) confirm(t *table, buf []byte, i int, g, raw, h uint32, s *Scra
 		if e.anchor&exactBit != 0 && e.raw != raw {
 			continue
 		}
+		if e.anchor&winBit != 0 {
+			if q := i - e.winBack(); q < 0 || q+gramLen > len(buf) ||
+				uint32(foldWord(uint64(binary.LittleEndian.Uint32(buf[q:])))) != e.win {
+				done = false
+				continue
+			}
+		}
 		p := &m.pats[e.pat]
-		start := i - int(e.anchor&^exactBit)
+		start := i - int(e.anchor&offMask)
 		end := start + int(p.n)
 		if start < 0 || end > len(buf) {
 			done = false
