@@ -30,25 +30,37 @@ type entry struct {
 	raw uint32
 	pat uint32
 	// anchor is the anchor's offset inside the pattern, with flags:
-	// exactBit, winBit, and in winShift's bits how far before the anchor
-	// win starts.
+	// exactBit, winBit, and in winShift's 4 bits where win starts
+	// relative to the anchor, plus 8.
 	anchor uint32
-	// win, with winBit, is the folded 4-byte window of a longer pattern
-	// around its 2-byte anchor: confirm compares it before loading the
-	// pattern, so a pair also anchoring other patterns costs a word
-	// compare per pattern, not a verification.
+	// win, with winBit, is another folded 4-byte window of the pattern,
+	// near its anchor. confirm compares it before touching the pattern or
+	// the scratch stamps: most anchor hits in traffic are not the
+	// pattern, and rejecting them from the entry alone saves the cache
+	// misses a verification costs.
 	win uint32
 }
 
 const (
 	exactBit = 1 << 31 // entry.anchor: a case-sensitive pattern
 	winBit   = 1 << 30 // entry.anchor: win is set
-	winShift = 24      // entry.anchor>>winShift&3: win starts that far before the anchor
+	winShift = 24
 	offMask  = 1<<winShift - 1
 )
 
-// winBack returns how far before its anchor e's window starts.
-func (e *entry) winBack() int { return int(e.anchor >> winShift & 3) }
+// winRel returns where e's window starts relative to its anchor.
+func (e *entry) winRel() int { return int(e.anchor>>winShift&15) - 8 }
+
+// setWin gives e the window of pattern bytes b starting at w, when it
+// starts within [-8, 7] of the anchor.
+func (e *entry) setWin(b []byte, w int) {
+	rel := w - int(e.anchor&offMask)
+	if rel < -8 || rel > 7 || w < 0 || w+gramLen > len(b) {
+		return
+	}
+	e.win = gramAt(b, w, gramLen)
+	e.anchor |= winBit | uint32(rel+8)<<winShift
+}
 
 // table is the "filter then confirm" index for patterns of one length
 // class. Each pattern contributes stride width-byte anchors, folded to
@@ -63,9 +75,14 @@ type table struct {
 	// then has stride anchors at consecutive offsets, so exactly one of
 	// them lies on a tested position wherever the pattern occurs. It needs
 	// every pattern to be at least width+stride-1 long.
-	stride      int
-	bits        []uint64
-	shift       uint // bitmap index = (gram*hashMul) >> shift
+	stride int
+	bits   []uint64
+	shift  uint // bitmap index = (gram*hashMul) >> shift
+	// bits2 is the same bitmap under another hash (hashMul2), tested only
+	// where bits is set: at ~16 bits per anchor, one in 16 tested
+	// positions of traffic passes bits by collision alone, and a bucket
+	// walk costs cache misses.
+	bits2       []uint64
 	bucketShift uint // bucket = bitmap index >> bucketShift
 	start       []uint32
 	ents        []entry
@@ -83,6 +100,7 @@ type table struct {
 	// 4..10-byte patterns chooseStride moves here were each a bucket walk.
 	screen   *[1 << 16 / 32]uint64
 	ext      []uint64
+	ext2     []uint64 // ext under hashMul2, as bits2 is to bits
 	extShift uint
 }
 
@@ -94,6 +112,9 @@ func (t *table) screenOf(v uint32) uint32 {
 // hashMul is Knuth's multiplicative constant; the top bits of the product
 // mix all four gram bytes.
 const hashMul = 0x9E3779B1
+
+// hashMul2 is a second odd multiplier, for table.bits2 and table.ext2.
+const hashMul2 = 0x85EBCA77
 
 const (
 	gramLen   = 4 // anchor width for patterns at least this long
@@ -196,6 +217,21 @@ func build(raw []rawPattern) *Matcher {
 	}
 	m.long = newTable(long, gramLen)
 	m.long.stride = stride
+	for k := range m.long.ents {
+		// The window next to the anchor, after it when the pattern
+		// allows, else before, else the last one.
+		e := &m.long.ents[k]
+		p := &m.pats[e.pat]
+		b, a := m.data[p.off:p.off+p.n], int(e.anchor&offMask)
+		switch {
+		case a+2*gramLen <= len(b):
+			e.setWin(b, a+gramLen)
+		case a >= gramLen:
+			e.setWin(b, a-gramLen)
+		case len(b)-gramLen != a:
+			e.setWin(b, len(b)-gramLen)
+		}
+	}
 	m.short = newTable(short, shortLen)
 	if len(short) > 0 {
 		m.buildShortFilters()
@@ -229,8 +265,7 @@ func (m *Matcher) buildShortFilters() {
 					ws = w
 				}
 			}
-			e.win = gramAt(m.data, int(p.off+ws), gramLen)
-			e.anchor |= winBit | (off-ws)<<winShift
+			e.setWin(m.data[p.off:p.off+p.n], int(ws))
 			windows[e.win] = struct{}{}
 			want = off - ws + 1
 		}
@@ -253,10 +288,13 @@ func (m *Matcher) buildShortFilters() {
 	}
 	logBits := min(max(bits.Len(uint(max(len(windows), 1)*16-1)), 9), 21)
 	t.ext = make([]uint64, 1<<logBits/64)
+	t.ext2 = make([]uint64, 1<<logBits/64)
 	t.extShift = uint(32 - logBits)
 	for g := range windows {
 		h := g * hashMul >> t.extShift
 		t.ext[h>>6] |= 1 << (h & 63)
+		h = g * hashMul2 >> t.extShift
+		t.ext2[h>>6] |= 1 << (h & 63)
 	}
 }
 
@@ -506,10 +544,13 @@ func newTable(ents []entry, width int) table {
 		start:       make([]uint32, 1<<logBuckets+1),
 		ents:        make([]entry, len(ents)),
 	}
+	t.bits2 = make([]uint64, len(t.bits))
 	for _, e := range ents {
 		h := e.gram * hashMul >> t.shift
 		t.bits[h>>6] |= 1 << (h & 63)
 		t.start[h>>t.bucketShift+1]++
+		h = e.gram * hashMul2 >> t.shift
+		t.bits2[h>>6] |= 1 << (h & 63)
 	}
 	for i := 1; i < len(t.start); i++ {
 		t.start[i] += t.start[i-1]
@@ -524,9 +565,9 @@ func newTable(ents []entry, width int) table {
 }
 
 func (t *table) memBytes() int {
-	n := 8*cap(t.bits) + 4*cap(t.start) + 20*cap(t.ents)
+	n := 16*cap(t.bits) + 4*cap(t.start) + 20*cap(t.ents)
 	if t.raw != nil {
-		n += len(t.raw)*8 + len(t.screen)*8 + 8*cap(t.ext)
+		n += len(t.raw)*8 + len(t.screen)*8 + 16*cap(t.ext)
 	}
 	return n
 }

@@ -52,6 +52,9 @@ func (m *Matcher) scanLong(buf []byte, s *Scratch, gen uint32, hit func(id uint3
 					continue
 				}
 				g := uint32(foldWord(uint64(raw)))
+				if h2 := g * hashMul2 >> t.shift; t.bits2[h2>>6]&(1<<(h2&63)) == 0 {
+					continue
+				}
 				if m.confirm(t, buf, int(p), g, raw, g*hashMul>>t.shift, s, gen, hit) {
 					doneRaw, haveDone = raw, true
 				}
@@ -69,6 +72,9 @@ func (m *Matcher) scanLong(buf []byte, s *Scratch, gen uint32, hit func(id uint3
 				continue
 			}
 			g := uint32(foldWord(uint64(raw)))
+			if h2 := g * hashMul2 >> t.shift; t.bits2[h2>>6]&(1<<(h2&63)) == 0 {
+				continue
+			}
 			if m.confirm(t, buf, int(p), g, raw, g*hashMul>>t.shift, s, gen, hit) {
 				doneRaw, haveDone = raw, true
 			}
@@ -189,6 +195,9 @@ func (m *Matcher) scanShort(buf []byte, s *Scratch, gen uint32, hit func(id uint
 				if h := w * hashMul >> t.extShift; t.ext[h>>6]&(1<<(h&63)) == 0 {
 					continue
 				}
+				if h := w * hashMul2 >> t.extShift; t.ext2[h>>6]&(1<<(h&63)) == 0 {
+					continue
+				}
 			}
 			g := uint32(lower(byte(raw))) | uint32(lower(byte(raw>>8)))<<8
 			if m.confirm(t, buf, int(p), g, raw, g*hashMul>>t.shift, s, gen, hit) {
@@ -295,18 +304,18 @@ func (m *Matcher) confirm(t *table, buf []byte, i int, g, raw, h uint32, s *Scra
 		if e.gram != g {
 			continue
 		}
-		if s.stamp[base+e.pat] == gen {
-			continue // already reported: skip the verify
-		}
 		if e.anchor&exactBit != 0 && e.raw != raw {
 			continue
 		}
 		if e.anchor&winBit != 0 {
-			if q := i - e.winBack(); q < 0 || q+gramLen > len(buf) ||
+			if q := i + e.winRel(); q < 0 || q+gramLen > len(buf) ||
 				uint32(foldWord(uint64(binary.LittleEndian.Uint32(buf[q:])))) != e.win {
 				done = false
 				continue
 			}
+		}
+		if s.stamp[base+e.pat] == gen {
+			continue // already reported: skip the verify
 		}
 		p := &m.pats[e.pat]
 		start := i - int(e.anchor&offMask)
