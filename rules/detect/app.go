@@ -129,7 +129,7 @@ func (w *Worker) InspectTx(p *decode.Packet, f *flow.Flow, dir flow.Dir, tx *TxB
 	}
 	g := &e.groups[bucketOf(p.IPProto)]
 	w.beginCands()
-	w.addAlways(g, p, true)
+	w.addAlways(g, p, true, fs, dir)
 	done := w.scanAliases(g, tx) // txscan.go
 	for b := 1; b < keyword.NumBuffers; b++ {
 		m := g.mpm[b]

@@ -70,7 +70,7 @@ func (w *Worker) flushStream(f *flow.Flow, fs *flowState, dir flow.Dir, drain bo
 		p.StreamGap = uint32(f.TCP.Stats(sdir).GapBytes - gaps)
 		g := &e.groups[bucketOf(p.IPProto)]
 		w.beginCands()
-		w.addAlways(g, p, false)
+		w.addAlways(g, p, false, fs, dir)
 		w.prefilterData(g.payload(f, dir), data)
 		slices.Sort(w.cands)
 		w.stats.Candidates += uint64(len(w.cands))

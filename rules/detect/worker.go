@@ -24,6 +24,12 @@ type flowState struct {
 	app        appState
 	scan       [2]streamScan // per direction (streamscan.go)
 	ints       flowInts      // flowint variables (flowint.go)
+	// The candidates indexed by the flow's ports and addresses, per
+	// direction and path (addAlways): bit dir*2+app of idxKnown says they
+	// were computed, of idxSome that idx holds them (most flows have
+	// none, and keep no storage).
+	idxKnown, idxSome uint8
+	idx               *[2][2][]uint32
 }
 
 // hit is one rule that matched the current packet.
@@ -230,7 +236,7 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 	}
 	g := &e.groups[bucketOf(p.IPProto)]
 	w.beginCands()
-	w.addAlways(g, p, false)
+	w.addAlways(g, p, false, fs, dir)
 	if pl := g.payload(f, dir); !pl.empty() {
 		w.prefilterPayload(pl, fs, dir, p.Payload, sbuf, sold, inStream)
 	}
@@ -272,15 +278,55 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 
 // addAlways adds the group's prefilter-less sigs that p's ports allow;
 // appOnly keeps only those that inspect app-layer buffers.
-func (w *Worker) addAlways(g *group, p *decode.Packet, appOnly bool) {
+func (w *Worker) addAlways(g *group, p *decode.Packet, appOnly bool, fs *flowState, dir flow.Dir) {
 	if appOnly {
 		// Those are indexed apart (buildGroups): no filtering needed.
 		if g = g.appSub; g == nil {
 			return
 		}
 	}
-	var lists [6 + 2*len(netShifts)][]uint32
-	lists[0] = g.always
+	for _, id := range g.always {
+		w.addCand(id)
+	}
+	if fs == nil || !(p.IsTCP() || p.IsUDP()) || p.Fragment {
+		// Without a flow, where ICMP type/code stand in for ports, or
+		// for fragments (flows by address only), the index is read for
+		// each packet.
+		w.addIndexed(g, p)
+		return
+	}
+	bit := uint8(1) << (uint(dir&1)*2 + b2u(appOnly))
+	if fs.idxKnown&bit == 0 {
+		fs.idxKnown |= bit
+		from := len(w.cands)
+		w.addIndexed(g, p)
+		if len(w.cands) > from {
+			if fs.idx == nil {
+				fs.idx = new([2][2][]uint32)
+			}
+			fs.idx[dir&1][b2u(appOnly)] = slices.Clone(w.cands[from:])
+			fs.idxSome |= bit
+		}
+		return
+	}
+	if fs.idxSome&bit != 0 {
+		for _, id := range fs.idx[dir&1][b2u(appOnly)] {
+			w.addCand(id)
+		}
+	}
+}
+
+func b2u(b bool) uint {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// addIndexed adds the candidates g indexes by p's ports and addresses:
+// every packet of a flow going one way gets the same.
+func (w *Worker) addIndexed(g *group, p *decode.Packet) {
+	var lists [5 + 2*len(netShifts)][]uint32
 	if p.IPVersion == 6 {
 		lists[len(lists)-1] = g.v6
 		if k, ok := v6Key(p.SrcIP); ok && g.v6Src != nil {
@@ -291,19 +337,19 @@ func (w *Worker) addAlways(g *group, p *decode.Packet, appOnly bool) {
 		}
 	}
 	if g.byDst != nil {
-		lists[1] = g.byDst[p.DstPort]
+		lists[0] = g.byDst[p.DstPort]
 	}
 	if g.bySrc != nil {
-		lists[2] = g.bySrc[p.SrcPort]
+		lists[1] = g.bySrc[p.SrcPort]
 	}
 	src, srcOK := rules.V4Key(p.SrcIP)
 	dst, dstOK := rules.V4Key(p.DstIP)
 	for i, sh := range netShifts {
 		if m := g.bySrcNet[i]; m != nil && srcOK {
-			lists[3+2*i] = m[src>>sh]
+			lists[2+2*i] = m[src>>sh]
 		}
 		if m := g.byDstNet[i]; m != nil && dstOK {
-			lists[4+2*i] = m[dst>>sh]
+			lists[3+2*i] = m[dst>>sh]
 		}
 	}
 	for _, l := range lists {
