@@ -36,7 +36,7 @@ type Key struct {
 
 // Flow is one bidirectional conversation. A Table reuses Flow objects: do
 // not keep a *Flow after the table ended it (after the end callback
-// returns).
+// returns). Key is the table's: do not change it.
 type Flow struct {
 	ID    uint64 // stable, non-zero, below 2^63 (fits EVE's signed flow_id)
 	Key   Key
@@ -67,11 +67,12 @@ type Flow struct {
 	// it may be kept after the flow ended.
 	Names *Names
 
-	// Table bookkeeping: map key, LRU links, a Session kept for reuse.
-	hkey       hashKey
-	clientIsA  bool // the client is hkey's a side
-	prev, next *Flow
-	spare      *stream.Session
+	// Table bookkeeping. The map key is not stored: mapKey derives it
+	// from Key (the same values in the client's order), kind and
+	// clientIsA, which saves a fifth of the struct.
+	prev, next *Flow // LRU links; next also links the table's free list
+	kind       keyKind
+	clientIsA  bool // the client is the map key's a side
 }
 
 // Established reports Suricata's flow:established: TCP after the three-way

@@ -461,3 +461,61 @@ func TestStreamTotalsInStats(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// checkKeys verifies that every flow in tb derives the map key it is filed
+// under (Flow.mapKey): the table relies on it to remove ended flows.
+func checkKeys(t *testing.T, tb *Table) {
+	t.Helper()
+	for k, f := range tb.flows {
+		if got := f.mapKey(); got != k {
+			t.Fatalf("flow %+v (kind %d, client a %v) derives key %+v, filed under %+v", f.Key, f.kind, f.clientIsA, got, k)
+		}
+	}
+}
+
+func TestMapKeyDerivedFromKey(t *testing.T) {
+	tb := NewTable(Config{Midstream: true})
+	six := netip.MustParseAddr("fe80::1")
+	icmp := func(proto uint8, src, dst netip.Addr, typ, code uint8, id uint16) *decode.Packet {
+		p := pkt(proto, src, 0, dst, 0, 0)
+		p.ICMPType, p.ICMPCode, p.ICMPID, p.HasICMPID = typ, code, id, true
+		return p
+	}
+	frag := pkt(decode.ProtoTCP, cli, 0, srv, 0, 0)
+	frag.L4Header, frag.Fragment = nil, true
+	gre := pkt(47, srv, 0, cli, 0, 0)
+	gre.L4Header = nil
+	for _, p := range []*decode.Packet{
+		tcp(cli, 40000, srv, 80, syn, 1, 0, "", 0),
+		tcp(srv, 443, cli, 40001, synack, 1, 2, "", 0), // the server speaks first
+		tcp(srv, 22, cli, 40002, ack, 1, 2, "", 0),     // midstream, server's side first
+		tcp(cli, 7, cli, 7, synack, 1, 2, "", 0),       // one endpoint, server first
+		tcp(cli, 0, srv, 0, syn, 1, 0, "", 0),          // ports 0: not a fragment
+		pkt(decode.ProtoUDP, srv, 53, cli, 5353, 0),
+		pkt(decode.ProtoUDP, six, 1, six, 1, 0),
+		icmp(decode.ProtoICMP, cli, srv, 8, 0, 77),
+		icmp(decode.ProtoICMP, srv, cli, 0, 0, 78), // reply first
+		icmp(decode.ProtoICMP, srv, cli, 3, 3, 0),
+		icmp(decode.ProtoICMPv6, six, netip.MustParseAddr("fe80::2"), 129, 0, 5),
+		frag, gre,
+	} {
+		if f, _ := tb.Lookup(p, 3); f == nil {
+			t.Fatalf("no flow for %+v", p)
+		}
+	}
+	checkKeys(t, tb)
+	tb.Flush(nil)
+	if len(tb.flows) != 0 || tb.head != nil {
+		t.Fatalf("%d flows left after Flush", len(tb.flows))
+	}
+}
+
+func TestChangedKeyStillForgotten(t *testing.T) {
+	tb := NewTable(Config{})
+	f, _ := tb.Lookup(pkt(decode.ProtoUDP, cli, 1, srv, 2, 0), 0)
+	f.Key.SrcPort = 99 // against the rules, but it must not corrupt the table
+	tb.Flush(nil)
+	if len(tb.flows) != 0 {
+		t.Fatal("the flow stayed in the map")
+	}
+}

@@ -79,6 +79,7 @@ func FuzzLookup(f *testing.F) {
 			if s := tb.Stats(); s.Active > 8 || s.Active+s.Evicted+s.Timedout+s.Reused != s.Created {
 				t.Fatalf("stats %+v", s)
 			}
+			checkKeys(t, tb)
 		}
 		ids := map[uint64]bool{}
 		tb.Flush(func(f *Flow, _ EndReason) {

@@ -104,6 +104,24 @@ func senderIsServer(p *decode.Packet, k *hashKey, midstream bool) bool {
 	return false
 }
 
+// mapKey rebuilds the map key of f, the inverse of flowKey.
+func (f *Flow) mapKey() hashKey {
+	k := hashKey{zone: f.Key.Zone, proto: f.Key.Proto, kind: f.kind, a: f.Key.Src, b: f.Key.Dst}
+	ap, bp := f.Key.SrcPort, f.Key.DstPort
+	if !f.clientIsA {
+		k.a, k.b, ap, bp = k.b, k.a, bp, ap
+	}
+	switch f.kind {
+	case kindPorts:
+		k.ap, k.bp = ap, bp
+	case kindEcho:
+		k.extra = f.Key.SrcPort
+	case kindICMP:
+		k.extra = f.Key.SrcPort<<8 | f.Key.DstPort
+	}
+	return k
+}
+
 // flowKey is the exported Key of a new flow whose client is the a side when
 // clientA is set.
 func flowKey(k *hashKey, p *decode.Packet, clientA bool) Key {

@@ -35,13 +35,16 @@ func suricataTimeouts(class int) Timeouts {
 // Flows live in a map keyed by a symmetric key and on an intrusive LRU list
 // (head: most recently seen), so lookups, eviction of the oldest flow and
 // the idle scan of Expire need no allocation. Ended flows go to a free list
-// and are reused with their flowbit and reassembly buffers.
+// and are reused with their flowbit buffer; their TCP sessions go back to
+// the stream pool, which lends reassembly buffers to the sessions that
+// carry data.
 type Table struct {
 	cfg        Config
-	streamCfg  stream.Config
+	midstream  bool // Config.Midstream or Config.Stream.Midstream
+	sessions   *stream.Pool
 	flows      map[hashKey]*Flow
 	head, tail *Flow
-	free       []*Flow
+	free       *Flow // linked through next
 	lastID     uint64
 	to         [numClasses]Timeouts
 	minTimeout time.Duration
@@ -54,8 +57,10 @@ func NewTable(cfg Config) *Table {
 		cfg.MaxFlows = DefaultMaxFlows
 	}
 	t := &Table{cfg: cfg, flows: make(map[hashKey]*Flow, min(cfg.MaxFlows, 4096))}
-	t.streamCfg = cfg.Stream
-	t.streamCfg.Midstream = t.streamCfg.Midstream || cfg.Midstream
+	scfg := cfg.Stream
+	scfg.Midstream = scfg.Midstream || cfg.Midstream
+	t.midstream = scfg.Midstream
+	t.sessions = stream.NewPool(scfg)
 	per := [numClasses]Timeouts{cfg.TCP, cfg.UDP, cfg.ICMP, {}}
 	t.minTimeout = -1
 	for c := range t.to {
@@ -162,28 +167,20 @@ func (t *Table) create(k *hashKey, p *decode.Packet, fwd bool) *Flow {
 		t.stats.Evicted++
 		t.end(t.tail, ReasonForced, t.cfg.OnEnd)
 	}
-	var f *Flow
-	if n := len(t.free); n > 0 {
-		f = t.free[n-1]
-		t.free[n-1] = nil
-		t.free = t.free[:n-1]
+	f := t.free
+	if f != nil {
+		t.free, f.next = f.next, nil
 	} else {
 		f = &Flow{}
 	}
-	clientA := fwd != senderIsServer(p, k, t.streamCfg.Midstream)
-	f.hkey, f.clientIsA = *k, clientA
+	clientA := fwd != senderIsServer(p, k, t.midstream)
+	f.kind, f.clientIsA = k.kind, clientA
 	f.Key = flowKey(k, p, clientA)
 	f.ID = t.newID()
 	f.Start, f.Last = p.Timestamp, p.Timestamp
 	if k.kind == kindPorts && k.proto == decode.ProtoTCP {
-		s := f.spare
-		if s == nil {
-			s = stream.NewSession(t.streamCfg)
-		} else {
-			s.Reset(t.streamCfg)
-		}
-		f.TCP, f.spare = s, nil
-		s.SetHosts(f.Key.Src, f.Key.Dst)
+		f.TCP = t.sessions.Get()
+		f.TCP.SetHosts(f.Key.Src, f.Key.Dst)
 	}
 	t.flows[*k] = f
 	t.pushFront(f)
@@ -232,7 +229,7 @@ func (t *Table) unlink(f *Flow) {
 
 // end retires f: out of the map and list, reported, then recycled.
 func (t *Table) end(f *Flow, reason EndReason, cb func(*Flow, EndReason)) {
-	delete(t.flows, f.hkey)
+	t.forget(f)
 	t.unlink(f)
 	if f.TCP != nil {
 		for d := ToServer; d <= ToClient; d++ {
@@ -245,14 +242,30 @@ func (t *Table) end(f *Flow, reason EndReason, cb func(*Flow, EndReason)) {
 	if cb != nil {
 		cb(f, reason)
 	}
-	spare := f.TCP
-	if spare == nil {
-		spare = f.spare
+	if f.TCP != nil {
+		t.sessions.Put(f.TCP)
 	}
 	bits := f.Bits
 	bits.Clear()
-	*f = Flow{Bits: bits, spare: spare}
-	t.free = append(t.free, f)
+	*f = Flow{Bits: bits, next: t.free}
+	t.free = f
+}
+
+// forget removes f from the map.
+func (t *Table) forget(f *Flow) {
+	k := f.mapKey()
+	if t.flows[k] == f {
+		delete(t.flows, k)
+		return
+	}
+	// Someone changed f.Key, which the key is derived from. A stale entry
+	// would hand a recycled Flow to the old key's packets: find it.
+	for k, g := range t.flows {
+		if g == f {
+			delete(t.flows, k)
+			return
+		}
+	}
 }
 
 // timeout is how long f may stay idle in its current state.

@@ -132,7 +132,9 @@ func (c Config) withDefaults() Config {
 // Process for the same packet (always, also for packets without payload, so
 // the two stay paired).
 type Session struct {
-	cfg     Config
+	// pool holds the Config (with defaults applied), shared with the
+	// other sessions of the flow table, and lends reassembly buffers.
+	pool    *Pool
 	state   State
 	synDir  Dir  // who sent the SYN (the client in the session's own view)
 	est     bool // reached StateEstablished at some point
@@ -141,7 +143,6 @@ type Session struct {
 	async   bool // only one side is seen (Config.AsyncOneside)
 	rst     bool
 	tracked bool // Track ran for the packet Process will see next
-	half    [2]half
 
 	// tfo marks a TCP Fast Open handshake (RFC 7413: the SYN or SYN/ACK
 	// carries the Fast Open option); synData is how many bytes the
@@ -149,25 +150,44 @@ type Session struct {
 	// until the SYN/ACK says whether the server took them.
 	tfo     bool
 	synData uint32
+	half    [2]half
+
+	next *Session // Pool's free list
 }
 
 // NewSession returns a tracker for a connection; the first packet it sees
 // decides the state (a SYN starts a handshake; anything else is picked up
-// only when cfg.Midstream is set).
+// only when cfg.Midstream is set). A caller that tracks many connections
+// with one Config gets them from a Pool instead.
 func NewSession(cfg Config) *Session {
-	s := &Session{}
-	s.Reset(cfg)
-	return s
+	return NewPool(cfg).Get()
 }
 
 // Reset makes s a fresh session with cfg, keeping its buffers for reuse.
 func (s *Session) Reset(cfg Config) {
-	h0, h1 := s.half[0], s.half[1]
-	*s = Session{cfg: cfg.withDefaults()}
-	s.half[0].reuse(&h0)
-	s.half[1].reuse(&h1)
-	s.half[0].depth = uint64(s.cfg.Depth)
-	s.half[1].depth = uint64(s.cfg.Depth)
+	p := s.pool
+	if c := cfg.withDefaults(); p == nil || p.cfg != c {
+		p = &Pool{cfg: c}
+	}
+	s.reset(p)
+}
+
+// reset makes s a fresh session of p, keeping the reassembly buffers it
+// holds (emptied).
+func (s *Session) reset(p *Pool) {
+	r0, r1 := s.half[0].r, s.half[1].r
+	*s = Session{pool: p}
+	s.half[0].r = r0.clear()
+	s.half[1].r = r1.clear()
+}
+
+// reasm returns h's reassembly state, borrowing it from the pool the first
+// time h has data to hold or something to count.
+func (s *Session) reasm(h *half) *reasm {
+	if h.r == nil {
+		h.r = s.pool.takeReasm()
+	}
+	return h.r
 }
 
 // Established reports whether the three-way handshake completed, or the
@@ -191,8 +211,8 @@ func (s *Session) Midstream() bool { return s.mid }
 // Bytes before a gap (data never seen) are not part of the window.
 func (s *Session) Window(dir Dir, n int) []byte {
 	h := &s.half[dir&1]
-	w := h.win
-	if s.cfg.AckGate && h.off > h.raw {
+	w := h.window()
+	if s.pool.cfg.AckGate && h.off > h.raw {
 		// End the window at the last byte returned, not at bytes still
 		// waiting for their acknowledgement.
 		w = w[:len(w)-int(min(h.off-h.raw, uint64(len(w))))]
@@ -213,9 +233,8 @@ func (s *Session) Offset(dir Dir) uint64 { return s.half[dir&1].off }
 // Buffered returns how many out-of-order bytes dir holds waiting for a gap
 // to fill.
 func (s *Session) Buffered(dir Dir) int {
-	h := &s.half[dir&1]
 	n := 0
-	for _, r := range h.ranges {
+	for _, r := range s.half[dir&1].pending() {
 		n += int(r.end - r.start)
 	}
 	return n
@@ -237,4 +256,9 @@ type Stats struct {
 }
 
 // Stats returns dir's counters.
-func (s *Session) Stats(dir Dir) Stats { return s.half[dir&1].stats }
+func (s *Session) Stats(dir Dir) Stats {
+	if r := s.half[dir&1].r; r != nil {
+		return r.stats
+	}
+	return Stats{}
+}

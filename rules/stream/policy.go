@@ -102,8 +102,8 @@ func (ps *Policies) Lookup(a netip.Addr) Policy {
 // SetHosts tells s its endpoints, so each direction reassembles with the
 // overlap policy of the host receiving it (Config.Policies).
 func (s *Session) SetHosts(client, server netip.Addr) {
-	s.half[ToServer].policy = s.cfg.Policies.Lookup(server)
-	s.half[ToClient].policy = s.cfg.Policies.Lookup(client)
+	s.half[ToServer].policy = s.pool.cfg.Policies.Lookup(server)
+	s.half[ToClient].policy = s.pool.cfg.Policies.Lookup(client)
 }
 
 // overwritePending applies h's policy to a segment that starts at stream
@@ -120,11 +120,12 @@ func (h *half) overwritePending(start uint64, data []byte) {
 			return
 		}
 	}
-	lo := max(start, h.raw, h.off-uint64(len(h.win)))
+	win := h.r.win // the segment being processed made h.r
+	lo := max(start, h.raw, h.off-uint64(len(win)))
 	hi := min(end, h.off)
 	if lo >= hi {
 		return
 	}
-	w := len(h.win)
-	copy(h.win[w-int(h.off-lo):w-int(h.off-hi)], data[lo-start:hi-start])
+	w := len(win)
+	copy(win[w-int(h.off-lo):w-int(h.off-hi)], data[lo-start:hi-start])
 }

@@ -5,26 +5,36 @@ import "github.com/tapwatch/tapwatch/rules/decode"
 // span is a buffered range of stream offsets, [start, end).
 type span struct{ start, end uint64 }
 
-// half is one direction's reassembly state. Stream offsets count bytes from
-// the initial sequence number, so they do not wrap where sequence numbers
-// do: seq nextSeq is offset off.
+// half is one direction's state. Stream offsets count bytes from the
+// initial sequence number, so they do not wrap where sequence numbers do:
+// seq nextSeq is offset off.
+//
+// Sequence tracking is kept inline for every session; what only a
+// direction carrying data needs (buffers and counters) is in r, which
+// stays nil until then: most TCP sessions a sensor sees (scans, refused
+// or idle connections) never carry a byte, and a flow table holds tens of
+// thousands of them.
 type half struct {
 	init         bool
 	fin          bool
 	depthReached bool
 	ackValid     bool
-	nextSeq      uint32 // sequence number of the next byte to deliver
-	depth        uint64 // Config.Depth, so helpers need no Config
-	high         uint32 // end of the furthest segment this side sent
 	highValid    bool
+	policy       Policy // the receiving host's overlap policy
+	nextSeq      uint32 // sequence number of the next byte to deliver
+	high         uint32 // end of the furthest segment this side sent
 	ack          uint32 // furthest acknowledgement the peer sent for this direction
 	off          uint64 // stream offset of nextSeq
 	// With Config.AckGate: ackOff is the stream offset the peer
 	// acknowledged up to, raw the offset up to which bytes were returned;
 	// bytes in [raw, off) wait in win.
 	ackOff, raw uint64
-	policy      Policy // the receiving host's overlap policy
 
+	r *reasm // nil until needed (Session.reasm)
+}
+
+// reasm is a direction's reassembly buffers and counters.
+type reasm struct {
 	// Out-of-order data: buf[head+(x-off)] holds the byte at offset x for x
 	// inside one of ranges (sorted, disjoint, not touching, all above off).
 	// head lets a delivered slice stay valid until the next call, which
@@ -38,20 +48,42 @@ type half struct {
 	win []byte
 
 	stats Stats
+
+	next *reasm // Pool's free list
 }
 
-// keepBuffered is the largest out-of-order buffer a reused session keeps:
-// a rare burst of loss on one flow should not pin its peak memory to the
-// pool for good.
+// keepBuffered is the largest out-of-order buffer recycled reassembly
+// state keeps: a rare burst of loss on one flow should not pin its peak
+// memory to the pool for good.
 const keepBuffered = 64 << 10
 
-// reuse resets h but keeps old's buffers.
-func (h *half) reuse(old *half) {
-	if cap(old.buf) <= keepBuffered {
-		h.buf = old.buf[:0]
+// clear empties r for another session, keeping its buffers (nil stays nil).
+func (r *reasm) clear() *reasm {
+	if r == nil {
+		return nil
 	}
-	h.ranges = old.ranges[:0]
-	h.win = old.win[:0]
+	buf := r.buf[:0]
+	if cap(buf) > keepBuffered {
+		buf = nil
+	}
+	*r = reasm{buf: buf, ranges: r.ranges[:0], win: r.win[:0]}
+	return r
+}
+
+// window returns the delivered bytes h remembers.
+func (h *half) window() []byte {
+	if h.r == nil {
+		return nil
+	}
+	return h.r.win
+}
+
+// pending returns h's buffered out-of-order ranges.
+func (h *half) pending() []span {
+	if h.r == nil {
+		return nil
+	}
+	return h.r.ranges
 }
 
 // rstSlack is how far around this side's known sequence space an RST may
@@ -76,10 +108,12 @@ func (h *half) start(next uint32) {
 	h.nextSeq = next
 	h.off = 0
 	h.ackOff, h.raw = 0, 0
-	h.head = 0
-	h.buf = h.buf[:0]
-	h.ranges = h.ranges[:0]
-	h.win = h.win[:0]
+	if r := h.r; r != nil {
+		r.head = 0
+		r.buf = r.buf[:0]
+		r.ranges = r.ranges[:0]
+		r.win = r.win[:0]
+	}
 }
 
 // Process updates the connection with p travelling in dir. It returns the
@@ -97,7 +131,8 @@ func (h *half) start(next uint32) {
 // same direction; Drain returns what is left when the flow ends.
 func (s *Session) Process(p *decode.Packet, dir Dir) []byte {
 	out := s.process(p, dir)
-	if !s.cfg.AckGate {
+	cfg := &s.pool.cfg
+	if !cfg.AckGate {
 		return out
 	}
 	// An asymmetric session never sees the acknowledgements; and bytes
@@ -105,7 +140,7 @@ func (s *Session) Process(p *decode.Packet, dir Dir) []byte {
 	// inspection (a peer that never acknowledges, a one-sided capture), so
 	// they go unacknowledged.
 	h := &s.half[dir&1]
-	return h.release(s.Closed() || s.async || h.off-h.raw >= uint64(s.cfg.Window/2))
+	return h.release(s.Closed() || s.async || h.off-h.raw >= uint64(cfg.Window/2))
 }
 
 // release returns the delivered bytes not yet returned that the peer
@@ -120,15 +155,16 @@ func (h *half) release(all bool) []byte {
 		return nil
 	}
 	start := h.raw
-	if held := uint64(len(h.win)); h.off-start > held {
+	win := h.window()
+	if held := uint64(len(win)); h.off-start > held {
 		start = h.off - held // the window lost the oldest pending bytes
 	}
 	h.raw = end
 	if start >= end {
 		return nil
 	}
-	w := len(h.win)
-	return h.win[w-int(h.off-start) : w-int(h.off-end)]
+	w := len(win)
+	return win[w-int(h.off-start) : w-int(h.off-end)]
 }
 
 // noteAck records that the peer acknowledged this direction up to seq.
@@ -145,6 +181,7 @@ func (s *Session) process(p *decode.Packet, dir Dir) []byte {
 	}
 	s.tracked = false
 	dir &= 1
+	cfg := &s.pool.cfg
 	h := &s.half[dir]
 	h.compact()
 	if s.state == StateSynSent && dir == s.synDir && s.synData > 0 && len(p.Payload) == int(s.synData) &&
@@ -152,28 +189,28 @@ func (s *Session) process(p *decode.Packet, dir Dir) []byte {
 		// TCP Fast Open: the SYN's data starts the client's stream. It waits
 		// in the out-of-order buffer until the session is established (and
 		// goes if the SYN/ACK shows the server dropped it).
-		h.stats.Segments++
+		s.reasm(h).stats.Segments++
 		data := p.Payload
-		if uint64(len(data)) > h.depth {
-			data = data[:h.depth]
+		if len(data) > cfg.Depth {
+			data = data[:cfg.Depth]
 		}
-		h.insert(0, data, &s.cfg)
+		h.insert(0, data, cfg)
 		return nil
 	}
 	if !s.est || s.rst {
 		if len(p.Payload) > 0 {
-			h.stats.NotTracked++
+			s.reasm(h).stats.NotTracked++
 		}
 		return nil
 	}
-	depth := uint64(s.cfg.Depth)
+	depth := uint64(cfg.Depth)
 	if len(p.Payload) == 0 {
 		// The peer may have acknowledged past a hole since this direction's
 		// last segment: release what waits behind it (often before a FIN).
-		if len(h.ranges) > 0 && h.acked(h.ranges[0].start) {
-			h.skip(h.ranges[0].start - h.off)
+		if rs := h.pending(); len(rs) > 0 && h.acked(rs[0].start) {
+			h.skip(rs[0].start-h.off, depth)
 		}
-		return h.pop(s.cfg.History, s.cfg.AckGate)
+		return h.pop(cfg)
 	}
 	seq := p.TCPSeq
 	if p.TCPFlags&decode.TCPSyn != 0 {
@@ -183,7 +220,8 @@ func (s *Session) process(p *decode.Packet, dir Dir) []byte {
 		// Midstream, this direction's first data with no ACK to place it.
 		h.start(seq)
 	}
-	h.stats.Segments++
+	r := s.reasm(h)
+	r.stats.Segments++
 	if h.depthReached {
 		return nil
 	}
@@ -191,14 +229,14 @@ func (s *Session) process(p *decode.Packet, dir Dir) []byte {
 	rel := int32(seq - h.nextSeq)
 	if rel < 0 {
 		old := -int64(rel)
-		if s.cfg.AckGate && h.policy != PolicyFirst && uint64(old) <= h.off {
+		if cfg.AckGate && h.policy != PolicyFirst && uint64(old) <= h.off {
 			h.overwritePending(h.off-uint64(old), data)
 		}
 		if old >= int64(len(data)) {
-			h.stats.Retransmitted++
+			r.stats.Retransmitted++
 			return nil
 		}
-		h.stats.Overlaps++
+		r.stats.Overlaps++
 		data = data[old:]
 		rel = 0
 	}
@@ -207,11 +245,11 @@ func (s *Session) process(p *decode.Packet, dir Dir) []byte {
 		// receiver acknowledged was lost by the capture, not the network:
 		// skip it rather than stall the stream for good.
 		target := h.off + uint64(rel)
-		if len(h.ranges) > 0 {
-			target = min(target, h.ranges[0].start)
+		if len(r.ranges) > 0 {
+			target = min(target, r.ranges[0].start)
 		}
 		if h.acked(target) {
-			h.skip(target - h.off)
+			h.skip(target-h.off, depth)
 			if h.depthReached {
 				return nil
 			}
@@ -221,16 +259,16 @@ func (s *Session) process(p *decode.Packet, dir Dir) []byte {
 	start := h.off + uint64(rel)
 	end := start + uint64(len(data))
 
-	if rel == 0 && (len(h.ranges) == 0 || end < h.ranges[0].start) {
-		h.stats.InOrder++
+	if rel == 0 && (len(r.ranges) == 0 || end < r.ranges[0].start) {
+		r.stats.InOrder++
 		if end > depth {
 			data = data[:depth-start]
 		}
-		if len(h.ranges) > 0 {
-			h.head += len(data) // keep buffered bytes at their index
+		if len(r.ranges) > 0 {
+			r.head += len(data) // keep buffered bytes at their index
 		}
 		h.advance(uint64(len(data)), depth)
-		h.remember(data, s.cfg.History, s.cfg.AckGate)
+		h.remember(data, cfg.History, cfg.AckGate)
 		return data
 	}
 
@@ -241,10 +279,10 @@ func (s *Session) process(p *decode.Packet, dir Dir) []byte {
 		data = data[:depth-start]
 	}
 	if rel > 0 {
-		h.stats.OutOfOrder++
+		r.stats.OutOfOrder++
 	}
-	h.insert(start, data, &s.cfg)
-	return h.pop(s.cfg.History, s.cfg.AckGate)
+	h.insert(start, data, cfg)
+	return h.pop(cfg)
 }
 
 // Drain gives up waiting for dir's holes to fill: it skips to the next
@@ -256,18 +294,20 @@ func (s *Session) Drain(dir Dir) []byte {
 	if !s.est {
 		return nil // e.g. Fast Open data on a SYN never answered
 	}
-	if s.cfg.AckGate {
+	cfg := &s.pool.cfg
+	if cfg.AckGate {
 		if b := h.release(true); len(b) > 0 {
 			return b
 		}
 	}
 	h.compact()
-	if len(h.ranges) == 0 || h.depthReached {
+	rs := h.pending()
+	if len(rs) == 0 || h.depthReached {
 		return nil
 	}
-	h.skip(h.ranges[0].start - h.off)
-	out := h.pop(s.cfg.History, s.cfg.AckGate)
-	if s.cfg.AckGate {
+	h.skip(rs[0].start-h.off, uint64(cfg.Depth))
+	out := h.pop(cfg)
+	if cfg.AckGate {
 		h.raw = h.off
 	}
 	return out
@@ -279,7 +319,7 @@ func (s *Session) Drain(dir Dir) []byte {
 // parsed before the app layer hears the close. The slice is valid until the
 // next call.
 func (s *Session) Release(dir Dir) []byte {
-	if !s.cfg.AckGate {
+	if !s.pool.cfg.AckGate {
 		return nil
 	}
 	return s.half[dir&1].release(true)
@@ -290,34 +330,38 @@ func (h *half) acked(x uint64) bool {
 	return h.ackValid && int64(int32(h.ack-h.nextSeq)) >= int64(x-h.off)
 }
 
-// skip jumps over a hole of n bytes the capture never delivered.
-func (h *half) skip(n uint64) {
+// skip jumps over a hole of n bytes the capture never delivered. Only a
+// direction that holds data or sends it has holes: h.r is set.
+func (h *half) skip(n, depth uint64) {
 	if n == 0 {
 		return
 	}
-	h.stats.Gaps++
-	h.stats.GapBytes += n
-	if len(h.ranges) > 0 {
-		h.head += int(n) // keep buffered bytes at their index
+	r := h.r
+	r.stats.Gaps++
+	r.stats.GapBytes += n
+	if len(r.ranges) > 0 {
+		r.head += int(n) // keep buffered bytes at their index
 	}
 	h.off += n
 	h.nextSeq += uint32(n)
-	h.win = h.win[:0] // the window must not join bytes across the hole
+	r.win = r.win[:0] // the window must not join bytes across the hole
 	h.raw = h.off     // bytes pending before the hole left with the window
-	h.advance(0, h.depth)
+	h.advance(0, depth)
 }
 
 // pop delivers the buffered range that starts at the stream's next byte.
-func (h *half) pop(hist int, gated bool) []byte {
-	if len(h.ranges) == 0 || h.ranges[0].start != h.off || h.depthReached {
+func (h *half) pop(cfg *Config) []byte {
+	rs := h.pending()
+	if len(rs) == 0 || rs[0].start != h.off || h.depthReached {
 		return nil
 	}
-	n := h.ranges[0].end - h.ranges[0].start
-	out := h.buf[h.head : h.head+int(n)]
-	h.head += int(n)
-	h.ranges = append(h.ranges[:0], h.ranges[1:]...)
-	h.advance(n, h.depth)
-	h.remember(out, hist, gated)
+	r := h.r
+	n := rs[0].end - rs[0].start
+	out := r.buf[r.head : r.head+int(n)]
+	r.head += int(n)
+	r.ranges = append(rs[:0], rs[1:]...)
+	h.advance(n, uint64(cfg.Depth))
+	h.remember(out, cfg.History, cfg.AckGate)
 	return out
 }
 
@@ -332,68 +376,75 @@ func (h *half) advance(n, depth uint64) {
 	}
 	if h.off >= depth {
 		h.depthReached = true
-		h.ranges = h.ranges[:0]
+		if h.r != nil {
+			h.r.ranges = h.r.ranges[:0]
+		}
 	}
 }
 
 // compact drops delivered bytes from the front of the out-of-order buffer;
 // it runs at the start of a call, once the previous result may be reused.
 func (h *half) compact() {
-	if len(h.ranges) == 0 {
-		h.buf, h.head = h.buf[:0], 0
+	r := h.r
+	if r == nil {
 		return
 	}
-	if h.head == 0 {
+	if len(r.ranges) == 0 {
+		r.buf, r.head = r.buf[:0], 0
 		return
 	}
-	n := copy(h.buf, h.buf[h.head:])
-	h.buf, h.head = h.buf[:n], 0
+	if r.head == 0 {
+		return
+	}
+	n := copy(r.buf, r.buf[r.head:])
+	r.buf, r.head = r.buf[:n], 0
 }
 
 // insert stores data at stream offset start (≥ h.off) into the out-of-order
-// buffer, keeping bytes already held (first data wins).
+// buffer, keeping bytes already held (first data wins). h.r is set.
 func (h *half) insert(start uint64, data []byte, cfg *Config) {
+	r := h.r
 	end := start + uint64(len(data))
 	limit := h.off + uint64(cfg.MaxBuffered)
 	if end > limit {
-		h.stats.DroppedSegs++
+		r.stats.DroppedSegs++
 		if start >= limit {
-			h.stats.DroppedBytes += uint64(len(data))
+			r.stats.DroppedBytes += uint64(len(data))
 			return
 		}
-		h.stats.DroppedBytes += end - limit
+		r.stats.DroppedBytes += end - limit
 		data = data[:limit-start]
 		end = limit
 	}
 	// Ranges i..j-1 overlap or touch [start, end) and merge with it.
 	i := 0
-	for i < len(h.ranges) && h.ranges[i].end < start {
+	for i < len(r.ranges) && r.ranges[i].end < start {
 		i++
 	}
 	j := i
-	for j < len(h.ranges) && h.ranges[j].start <= end {
+	for j < len(r.ranges) && r.ranges[j].start <= end {
 		j++
 	}
-	if i == j && len(h.ranges) >= cfg.MaxSegments {
-		h.stats.DroppedSegs++
-		h.stats.DroppedBytes += uint64(len(data))
+	if i == j && len(r.ranges) >= cfg.MaxSegments {
+		r.stats.DroppedSegs++
+		r.stats.DroppedBytes += uint64(len(data))
 		return
 	}
-	if need := h.head + int(end-h.off); need > len(h.buf) {
-		h.buf = grow(h.buf, need)
+	if need := r.head + int(end-h.off); need > len(r.buf) {
+		r.buf = grow(r.buf, need)
 	}
 	// Copy only into the holes between existing ranges.
 	cur := start
 	for k := i; k < j; k++ {
-		r := h.ranges[k]
-		if r.start > cur {
-			h.put(cur, data[cur-start:r.start-start])
+		x := r.ranges[k]
+		if x.start > cur {
+			h.put(cur, data[cur-start:x.start-start])
 		}
-		if r.start < end && r.end > start {
-			h.stats.Overlaps++
+		if x.start < end && x.end > start {
+			r.stats.Overlaps++
 		}
-		if r.end > cur {
-			cur = r.end
+		if x.end > cur {
+			cur = x.end
 		}
 	}
 	if cur < end {
@@ -401,19 +452,19 @@ func (h *half) insert(start uint64, data []byte, cfg *Config) {
 	}
 	merged := span{start, end}
 	if i < j {
-		merged.start = min(merged.start, h.ranges[i].start)
-		merged.end = max(merged.end, h.ranges[j-1].end)
-		h.ranges[i] = merged
-		h.ranges = append(h.ranges[:i+1], h.ranges[j:]...)
+		merged.start = min(merged.start, r.ranges[i].start)
+		merged.end = max(merged.end, r.ranges[j-1].end)
+		r.ranges[i] = merged
+		r.ranges = append(r.ranges[:i+1], r.ranges[j:]...)
 		return
 	}
-	h.ranges = append(h.ranges, span{})
-	copy(h.ranges[i+1:], h.ranges[i:])
-	h.ranges[i] = merged
+	r.ranges = append(r.ranges, span{})
+	copy(r.ranges[i+1:], r.ranges[i:])
+	r.ranges[i] = merged
 }
 
 func (h *half) put(at uint64, b []byte) {
-	copy(h.buf[h.head+int(at-h.off):], b)
+	copy(h.r.buf[h.r.head+int(at-h.off):], b)
 }
 
 // grow extends b to length n, keeping its contents.
@@ -429,24 +480,26 @@ func grow(b []byte, n int) []byte {
 // remember appends delivered bytes b to the window buffer, which keeps
 // them whole, hist bytes delivered before them, and, when gated
 // (Config.AckGate), every byte not yet returned. It compacts only when the
-// buffer is full, so each byte is copied a bounded number of times.
+// buffer is full, so each byte is copied a bounded number of times. h.r is
+// set.
 func (h *half) remember(b []byte, hist int, gated bool) {
-	if len(h.win)+len(b) <= cap(h.win) {
-		h.win = append(h.win, b...)
+	r := h.r
+	if len(r.win)+len(b) <= cap(r.win) {
+		r.win = append(r.win, b...)
 		return
 	}
 	keep := hist
 	if pending := int(h.off-h.raw) - len(b); gated && pending > keep {
 		keep = pending
 	}
-	if keep < len(h.win) {
-		n := copy(h.win, h.win[len(h.win)-keep:])
-		h.win = h.win[:n]
+	if keep < len(r.win) {
+		n := copy(r.win, r.win[len(r.win)-keep:])
+		r.win = r.win[:n]
 	}
-	if len(h.win)+len(b) > cap(h.win) {
-		nb := make([]byte, len(h.win), max(2*(len(h.win)+len(b)), min(4*hist, 512)))
-		copy(nb, h.win)
-		h.win = nb
+	if len(r.win)+len(b) > cap(r.win) {
+		nb := make([]byte, len(r.win), max(2*(len(r.win)+len(b)), min(4*hist, 512)))
+		copy(nb, r.win)
+		r.win = nb
 	}
-	h.win = append(h.win, b...)
+	r.win = append(r.win, b...)
 }

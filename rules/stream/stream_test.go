@@ -310,8 +310,8 @@ func TestWindowBounded(t *testing.T) {
 		if w := s.Window(ToServer, 16); !bytes.Equal(w, all[max(0, len(all)-16):]) {
 			t.Fatalf("step %d: window %q", i, w)
 		}
-		if cap(s.half[0].win) > 64 {
-			t.Fatalf("window buffer grew to %d", cap(s.half[0].win))
+		if cap(s.half[0].r.win) > 64 {
+			t.Fatalf("window buffer grew to %d", cap(s.half[0].r.win))
 		}
 	}
 }

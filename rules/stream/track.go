@@ -27,7 +27,7 @@ func (s *Session) Track(p *decode.Packet, dir Dir) {
 		if me.init && !me.rstInWindow(p.TCPSeq) {
 			// An RST far from anything this side sent is a forgery (or an
 			// evasion attempt to stop inspection), as Suricata judges it.
-			me.stats.RejectedRST++
+			s.reasm(me).stats.RejectedRST++
 			return
 		}
 		s.rst = true
@@ -73,7 +73,7 @@ func (s *Session) Track(p *decode.Packet, dir Dir) {
 			p.TCPAck == peer.nextSeq:
 			me.start(p.TCPSeq + 1)
 			s.state = StateSynRecv
-		case dir == s.synDir && s.cfg.AsyncOneside && flags&(decode.TCPSyn|decode.TCPRst) == 0 &&
+		case dir == s.synDir && s.pool.cfg.AsyncOneside && flags&(decode.TCPSyn|decode.TCPRst) == 0 &&
 			flags&decode.TCPAck != 0 && (p.TCPSeq == me.nextSeq || s.synData > 0 && p.TCPSeq == me.nextSeq+s.synData):
 			// Only the client's side crosses this sensor: its ACK after the
 			// SYN completes the handshake we cannot see.
@@ -92,7 +92,7 @@ func (s *Session) Track(p *decode.Packet, dir Dir) {
 			// handshake the server's.
 			s.setEstablished()
 			s.fin(me, p, dir)
-		case dir != s.synDir && s.cfg.AsyncOneside && flags&decode.TCPSyn == 0 && flags&decode.TCPAck != 0 &&
+		case dir != s.synDir && s.pool.cfg.AsyncOneside && flags&decode.TCPSyn == 0 && flags&decode.TCPAck != 0 &&
 			p.TCPSeq == me.nextSeq:
 			// Only the server's side of the connection crosses this
 			// sensor (asymmetric routing): its first segment after the
@@ -116,7 +116,7 @@ func (s *Session) trackNone(p *decode.Packet, dir Dir, flags uint8) {
 		s.state = StateSynSent
 		me.start(p.TCPSeq + 1)
 		s.noteSyn(p)
-	case !s.cfg.Midstream:
+	case !s.pool.cfg.Midstream:
 		// Suricata without stream.midstream tracks nothing until a SYN: no
 		// established state, no reassembly (suricata-verify
 		// alert-no-3whs-established).

@@ -128,17 +128,25 @@ func (t *Tx) final(dir Dir) bool {
 	return t.RequestDone
 }
 
-// cached builds a derived buffer once the headers it depends on are final.
-func (t *Tx) cached(key string, final bool, build func([]byte) []byte) []byte {
-	if b, ok := t.cache[key]; ok {
-		return b
+// cached returns derived buffer k, built by build (appending to the slice
+// it is given), and keeps it once the headers it depends on are final.
+// Storage left from an earlier transaction is built into; storage handed
+// out during this one is not, since the caller may still hold it.
+func (t *Tx) cached(k int, final bool, build func([]byte) []byte) []byte {
+	bit := uint8(1) << k
+	if t.kept&bit != 0 {
+		return t.derived[k]
 	}
-	b := build(nil)
+	var b []byte
+	if t.lent&bit == 0 {
+		b = build(t.derived[k][:0])
+	} else {
+		b = build(nil)
+	}
+	t.derived[k] = b
+	t.lent |= bit
 	if final {
-		if t.cache == nil {
-			t.cache = make(map[string][]byte, 4)
-		}
-		t.cache[key] = b
+		t.kept |= bit
 	}
 	return b
 }
@@ -150,10 +158,9 @@ func (t *Tx) headerBuffer(dir Dir) ([]byte, bool) {
 	if !done || len(hs) == 0 {
 		return nil, false
 	}
-	skip := "cookie"
-	key := "h0"
+	skip, key := "cookie", derivedHeader0
 	if dir == ToClient {
-		skip, key = "set-cookie", "h1"
+		skip, key = "set-cookie", derivedHeader1
 	}
 	return t.cached(key, t.final(dir), func(b []byte) []byte {
 		for _, h := range hs {
@@ -176,9 +183,9 @@ func (t *Tx) headerNames(dir Dir) ([]byte, bool) {
 	if !done || len(hs) == 0 {
 		return nil, false
 	}
-	key := "n0"
+	key := derivedNames0
 	if dir == ToClient {
-		key = "n1"
+		key = derivedNames1
 	}
 	return t.cached(key, t.final(dir), func(b []byte) []byte {
 		b = append(b, "\r\n"...)
@@ -194,9 +201,9 @@ func (t *Tx) headerNames(dir Dir) ([]byte, bool) {
 // and including the blank line.
 func (t *Tx) start(dir Dir) ([]byte, bool) {
 	hs, done := t.headers(dir)
-	line, key := t.RequestLine, "s0"
+	line, key := t.RequestLine, derivedStart0
 	if dir == ToClient {
-		line, key = t.ResponseLine, "s1"
+		line, key = t.ResponseLine, derivedStart1
 	}
 	if !done || len(line) == 0 {
 		return nil, false
@@ -214,7 +221,7 @@ func (t *Tx) start(dir Dir) ([]byte, bool) {
 }
 
 func (t *Tx) lowerHost() []byte {
-	return t.cached("host", t.RequestHeadersDone, func(b []byte) []byte {
+	return t.cached(derivedHost, t.RequestHeadersDone, func(b []byte) []byte {
 		for _, c := range t.Host {
 			b = append(b, lower(c))
 		}

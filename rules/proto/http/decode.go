@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"compress/zlib"
 	"io"
+	"sync"
 )
 
 type coding uint8
@@ -75,27 +76,27 @@ func (p *Parser) decodeBody(t *Tx, c *coded, dst *[]byte, limit int) {
 		return
 	}
 	c.decoded = true
-	data := c.raw
-	layers, fresh := 0, false
+	d := decoderPool.Get().(*decoders)
+	defer d.done()
+	data, slot := c.raw, -1
+	layers := 0
 	for i := len(c.enc) - 1; i >= 0 && layers < p.cfg.DecompressLayerLimit; i-- {
 		layers++
-		out, ok := p.dec.decompress(c.enc[i], data, limit)
+		out, at, ok := d.decompress(c.enc[i], data, limit, slot)
 		if !ok {
 			t.event(EvDecompressFailed)
 			continue
 		}
-		data, fresh = out, true
+		data, slot = out, at
 	}
 	if len(data) > limit {
 		data = data[:limit]
 		t.event(EvBodyTruncated)
 	}
-	if fresh {
-		*dst = data // freshly decoded: the tx can own it
-	} else {
-		*dst = append((*dst)[:0], data...)
-	}
-	c.raw = nil
+	// The decoded bytes are in the decoders' scratch, which goes back to
+	// the pool: the tx gets its own copy.
+	*dst = append((*dst)[:0], data...)
+	c.raw = c.raw[:0]
 }
 
 // decompress undoes one gzip or deflate layer whatever framing the server
@@ -103,46 +104,69 @@ func (p *Parser) decodeBody(t *Tx, c *coded, dst *[]byte, limit int) {
 // do: "gzip" with a zlib body and "deflate" with a gzip body are common
 // evasions. Truncated or corrupt streams still give what decoded before the
 // damage, where the framing makes that output credible.
-func (d *decoders) decompress(c coding, in []byte, limit int) ([]byte, bool) {
+//
+// The output is in d.out[slot]; busy is the slot that holds in (-1: none),
+// which must survive the call.
+func (d *decoders) decompress(c coding, in []byte, limit, busy int) (out []byte, slot int, ok bool) {
 	in = bytes.TrimLeft(in, "\r\n\t ")
 	var best []byte
-	keep := func(out []byte) {
+	bestSlot := -1
+	// next returns a slot that holds neither the input nor the best
+	// output so far.
+	next := func() int {
+		for i := range d.out {
+			if i != busy && i != bestSlot {
+				return i
+			}
+		}
+		panic("http: no free decompression buffer")
+	}
+	keep := func(slot int, out []byte) {
+		d.out[slot] = out[:0] // the storage, grown or not, stays the slot's
 		if len(out) > len(best) {
-			best = out
+			best, bestSlot = out, slot
 		}
 	}
 	// A gzip magic is strong evidence: whatever inflates after it counts,
 	// even when the header flags lie or the trailer is damaged.
 	if len(in) >= 2 && in[0] == 0x1f && in[1] == 0x8b {
 		if body, ok := gzipPayload(in); ok {
-			out, _, _ := d.inflateRaw(body, limit)
-			keep(out)
+			i := next()
+			out, _, _ := d.inflateRaw(body, d.out[i], limit)
+			keep(i, out)
 		}
 		if len(best) == 0 && len(in) > 10 {
-			out, _, _ := d.inflateRaw(in[10:], limit)
-			keep(out)
+			i := next()
+			out, _, _ := d.inflateRaw(in[10:], d.out[i], limit)
+			keep(i, out)
 		}
 		if len(best) > 0 {
-			return best, true
+			return best, bestSlot, true
 		}
 	}
 	// A zlib header carries its own check bits.
-	if out, clean, _ := d.inflateZlib(in, limit); clean || len(out) >= len(in)/2 {
-		keep(out)
+	i := next()
+	if out, clean, _ := d.inflateZlib(in, d.out[i], limit); clean || len(out) >= len(in)/2 {
+		keep(i, out)
+	} else {
+		d.out[i] = out[:0]
 	}
 	// Raw deflate has no header at all and inflates plain text into
 	// garbage, so only a stream that ends properly and uses up the input
 	// (a gzip trailer at most) is believed.
 	if len(best) == 0 {
-		if out, clean, left := d.inflateRaw(in, limit); clean && left <= 8 {
-			keep(out)
+		i := next()
+		if out, clean, left := d.inflateRaw(in, d.out[i], limit); clean && left <= 8 {
+			keep(i, out)
+		} else {
+			d.out[i] = out[:0]
 		}
 	}
 	if len(best) == 0 {
-		return nil, false
+		return nil, -1, false
 	}
 	_ = c // the declared coding only says that decoding is wanted
-	return best, true
+	return best, bestSlot, true
 }
 
 // gzipPayload skips an RFC 1952 header, honouring the optional fields its
@@ -181,53 +205,72 @@ func gzipPayload(b []byte) ([]byte, bool) {
 	return b, true
 }
 
-// decoders keeps the inflate state of one parser for reuse: a fresh flate
-// reader costs a 32 KiB window per body.
+// decoders is the inflate state and scratch a body's decoding needs. A
+// fresh flate reader costs a 32 KiB window, so parsers borrow decoders
+// from decoderPool while they decode, rather than each keeping its own.
 type decoders struct {
 	fr  io.ReadCloser
 	zr  io.ReadCloser
 	src bytes.Reader
 	buf []byte
+	// out holds decoded outputs: a layer's input and the best two
+	// candidate outputs of the next layer.
+	out [3][]byte
 }
 
-// inflateRaw and inflateZlib return the output, whether the stream ended
-// cleanly (or filled the limit) and how many input bytes were left unread.
-func (d *decoders) inflateRaw(in []byte, limit int) ([]byte, bool, int) {
+var decoderPool = sync.Pool{New: func() any { return new(decoders) }}
+
+// done returns d to the pool, without outputs too large to keep.
+func (d *decoders) done() {
+	for i, b := range d.out {
+		d.out[i] = emptied(b)
+	}
+	d.src.Reset(nil)
+	decoderPool.Put(d)
+}
+
+// inflateRaw and inflateZlib append the output to dst[:0] and return it,
+// whether the stream ended cleanly (or filled the limit) and how many
+// input bytes were left unread.
+func (d *decoders) inflateRaw(in, dst []byte, limit int) ([]byte, bool, int) {
 	d.src.Reset(in)
 	if d.fr == nil {
 		d.fr = flate.NewReader(&d.src)
 	} else if err := d.fr.(flate.Resetter).Reset(&d.src, nil); err != nil {
-		return nil, false, len(in)
+		return dst[:0], false, len(in)
 	}
-	out, clean := d.readLimited(d.fr, len(in), limit)
+	out, clean := d.readLimited(d.fr, dst, len(in), limit)
 	return out, clean, d.src.Len()
 }
 
-func (d *decoders) inflateZlib(in []byte, limit int) ([]byte, bool, int) {
+func (d *decoders) inflateZlib(in, dst []byte, limit int) ([]byte, bool, int) {
 	d.src.Reset(in)
 	if d.zr == nil {
 		r, err := zlib.NewReader(&d.src)
 		if err != nil {
-			return nil, false, len(in)
+			return dst[:0], false, len(in)
 		}
 		d.zr = r
 	} else if err := d.zr.(zlib.Resetter).Reset(&d.src, nil); err != nil {
-		return nil, false, len(in)
+		return dst[:0], false, len(in)
 	}
-	out, clean := d.readLimited(d.zr, len(in), limit)
+	out, clean := d.readLimited(d.zr, dst, len(in), limit)
 	return out, clean, d.src.Len()
 }
 
 // readLimited keeps what decoded before any error: a damaged tail must not
 // hide the data before it. clean is false when the stream was corrupt or
-// cut short; reaching the limit counts as clean.
-func (d *decoders) readLimited(r io.Reader, inLen, limit int) (out []byte, clean bool) {
+// cut short; reaching the limit counts as clean. The output is appended to
+// out[:0].
+func (d *decoders) readLimited(r io.Reader, out []byte, inLen, limit int) ([]byte, bool) {
 	if d.buf == nil {
 		d.buf = make([]byte, 16<<10)
 	}
+	out = out[:0]
+	clean := false
 	for len(out) < limit {
 		n, err := r.Read(d.buf)
-		if n > 0 && out == nil {
+		if n > 0 && cap(out) == 0 {
 			out = make([]byte, 0, min(limit, max(4*inLen, n)))
 		}
 		out = append(out, d.buf[:n]...)

@@ -21,7 +21,8 @@
 // transaction's buffers become available as its progress flags are set; a
 // compressed body is decoded when it completes, so file.data for it appears
 // with ResponseDone. Call Done when a transaction is inspected; at most a
-// bounded number is held otherwise. Feed does not keep the caller's slice.
+// bounded number is held otherwise. A Tx and its slices must not be used
+// after Done: a complete transaction's memory serves later ones. Feed does not keep the caller's slice.
 // After a CONNECT 2xx or a 101 with Upgrade the connection is a tunnel
 // (Tx.Tunnel) and nothing more is parsed.
 //

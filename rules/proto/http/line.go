@@ -79,7 +79,7 @@ func (p *Parser) parseRequestLine(t *Tx, line []byte) {
 		// request; junk is not (a server answers it with a full response).
 		t.http09 = isKnownMethod(m)
 	}
-	t.URINorm = normalizeURI(nil, uri)
+	t.URINorm = normalizeURI(t.URINorm[:0], uri) // storage a recycled tx kept
 	p.fillHost(t)
 }
 

@@ -1,6 +1,9 @@
 package http
 
-import "bytes"
+import (
+	"bytes"
+	"slices"
+)
 
 // Limits that keep one connection's memory bounded whatever the peer sends.
 const (
@@ -8,6 +11,9 @@ const (
 	maxHeaderBytes = 64 << 10 // raw header block kept per message
 	maxHeaders     = 256
 	maxHeldTxs     = 512 // oldest txs are dropped if the engine never calls Done
+	// maxPrealloc bounds the body buffer sized from a Content-Length up
+	// front; a longer body grows it as it arrives.
+	maxPrealloc = 1 << 20
 )
 
 type state uint8
@@ -44,7 +50,6 @@ type Parser struct {
 	txs    []*Tx
 	await  []*Tx // requests whose response has not started, oldest first
 	nextID int
-	dec    decoders
 	req    side
 	res    side
 }
@@ -59,19 +64,41 @@ func NewParser(cfg Config) *Parser {
 func (p *Parser) Txs() []*Tx { return p.txs }
 
 // Done releases transaction id once the engine has inspected it fully.
+// Neither the Tx nor its byte slices may be used afterwards: a complete
+// transaction's memory serves later ones.
 func (p *Parser) Done(id int) {
 	for i, t := range p.txs {
 		if t.ID == id {
 			copy(p.txs[i:], p.txs[i+1:])
 			p.txs[len(p.txs)-1] = nil
 			p.txs = p.txs[:len(p.txs)-1]
+			p.release(t)
 			return
 		}
 	}
 }
 
+// release recycles t, just dropped from p.txs, if the parser is done with
+// it too: both messages complete, so nothing refers to it but a side
+// whose last transaction it was, where nil reads the same. (A complete
+// transaction never waits in await; that is checked all the same, as a
+// recycled one still in use would corrupt another.) A transaction
+// released while still being parsed is left to the garbage collector.
+func (p *Parser) release(t *Tx) {
+	if !t.RequestDone || !t.ResponseDone || slices.Contains(p.await, t) {
+		return
+	}
+	if p.req.tx == t {
+		p.req.tx = nil
+	}
+	if p.res.tx == t {
+		p.res.tx = nil
+	}
+	t.recycle()
+}
+
 func (p *Parser) newTx() *Tx {
-	t := &Tx{ID: p.nextID, status: -1}
+	t := getTx(p.nextID)
 	p.nextID++
 	if len(p.txs) >= maxHeldTxs {
 		// The engine is not releasing txs; drop the oldest rather than grow
@@ -554,8 +581,14 @@ func (p *Parser) responseHeadersDone(s *side) {
 			}
 			s.st = stBodyLen
 			s.left = n
-			if len(t.resC.enc) == 0 && t.ResponseBody == nil {
-				t.ResponseBody = make([]byte, 0, min(n, int64(p.cfg.ResponseBodyLimit)))
+			// Size the body for its length at once rather than grow it
+			// (a lying length costs at most maxPrealloc).
+			body := &t.ResponseBody
+			if len(t.resC.enc) > 0 {
+				body = &t.resC.raw
+			}
+			if want := int(min(n, int64(p.cfg.ResponseBodyLimit), maxPrealloc)); len(*body) == 0 && cap(*body) < want {
+				*body = make([]byte, 0, want)
 			}
 			return
 		}

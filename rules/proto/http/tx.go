@@ -1,5 +1,7 @@
 package http
 
+import "sync"
+
 // Dir is a direction within a connection.
 type Dir uint8
 
@@ -117,7 +119,8 @@ func (e Event) String() string {
 }
 
 // Tx is one request/response exchange. Byte slices are owned by the Tx and
-// stay valid until Done is called for it.
+// stay valid until Done is called for it; so does the Tx itself, which may
+// then serve a later transaction.
 type Tx struct {
 	ID int // 0,1,2... per connection; EVE tx_id
 
@@ -156,7 +159,83 @@ type Tx struct {
 	reqC, resC coded
 	respTrunc  bool
 	arena      []byte // lines, header names and values are copied here
-	cache      map[string][]byte
+
+	// derived holds the buffers built from headers (http.header,
+	// http.start...); kept marks those built from final headers, lent
+	// the slots whose storage was handed out during this transaction:
+	// only storage left from an earlier one may be overwritten.
+	derived    [numDerived][]byte
+	kept, lent uint8 // bit k: slot k
+}
+
+// Slots of Tx.derived.
+const (
+	derivedHeader0 = iota // http.header of the request
+	derivedHeader1        // and of the response
+	derivedNames0         // http.header_names
+	derivedNames1
+	derivedStart0 // http.start
+	derivedStart1
+	derivedHost // http.host
+	numDerived
+)
+
+// txPool recycles the transactions parsers release, with their buffers
+// (arena, header tables, raw headers, bodies, derived buffers): most
+// connections carry one or two transactions, so a parser alone would
+// rarely get to reuse one.
+var txPool sync.Pool
+
+// getTx returns an empty transaction numbered id.
+func getTx(id int) *Tx {
+	t, _ := txPool.Get().(*Tx)
+	if t == nil {
+		t = &Tx{status: -1}
+	}
+	t.ID = id
+	return t
+}
+
+// maxKept is the capacity of the largest buffer a recycled transaction
+// keeps: one that held a large body under a raised body limit should not
+// stay pinned in the pool.
+const maxKept = 256 << 10
+
+// emptied returns b's storage for reuse, or nil when it is too large to
+// keep.
+func emptied[T any](b []T) []T {
+	if cap(b) > maxKept {
+		return nil
+	}
+	return b[:0]
+}
+
+// recycle empties t, keeping its buffers' storage, and pools it. The
+// caller guarantees nothing refers to t any more.
+func (t *Tx) recycle() {
+	// Drop the header tables' references to old arenas and joined values.
+	clear(t.RequestHeaders)
+	clear(t.ResponseHeaders)
+	var derived [numDerived][]byte
+	for i, b := range t.derived {
+		derived[i] = emptied(b)
+	}
+	*t = Tx{
+		status:             -1,
+		URINorm:            emptied(t.URINorm),
+		RequestHeaders:     emptied(t.RequestHeaders),
+		ResponseHeaders:    emptied(t.ResponseHeaders),
+		RequestHeadersRaw:  emptied(t.RequestHeadersRaw),
+		ResponseHeadersRaw: emptied(t.ResponseHeadersRaw),
+		RequestBody:        emptied(t.RequestBody),
+		ResponseBody:       emptied(t.ResponseBody),
+		Events:             emptied(t.Events),
+		reqC:               coded{enc: emptied(t.reqC.enc), raw: emptied(t.reqC.raw)},
+		resC:               coded{enc: emptied(t.resC.enc), raw: emptied(t.resC.raw)},
+		arena:              emptied(t.arena),
+		derived:            derived,
+	}
+	txPool.Put(t)
 }
 
 func (t *Tx) event(e Event) {
