@@ -239,7 +239,7 @@ func (w *Worker) httpFeed(p *decode.Packet, f *flow.Flow, st *appState, dir flow
 	st.http.Feed(http.Dir(dir&1), data, eof)
 	verdict := VerdictPass
 	done := w.doneTx[:0]
-	for _, tx := range st.http.Txs() {
+	for _, tx := range st.http.Changed() {
 		if tx == nil || !st.fresh(tx, dir) {
 			continue
 		}

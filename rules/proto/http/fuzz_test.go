@@ -1,6 +1,9 @@
 package http
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // FuzzParser feeds arbitrary bytes to both directions in arbitrary chunks.
 // The first byte of the input steers the split; the parser must never
@@ -47,20 +50,44 @@ func parseSteps(t *testing.T, cfg Config, req, res []byte, step int) *Parser {
 	for i < len(req) || j < len(res) {
 		if i < len(req) {
 			n := min(step, len(req)-i)
-			p.Feed(ToServer, req[i:i+n], false)
+			feedChecked(t, p, ToServer, req[i:i+n], false)
 			i += n
 		}
 		if j < len(res) {
 			n := min(step*3, len(res)-j)
-			p.Feed(ToClient, res[j:j+n], false)
+			feedChecked(t, p, ToClient, res[j:j+n], false)
 			j += n
 		}
 		check(t, p, cfg)
 	}
-	p.Feed(ToServer, nil, true)
-	p.Feed(ToClient, nil, true)
+	feedChecked(t, p, ToServer, nil, true)
+	feedChecked(t, p, ToClient, nil, true)
 	check(t, p, cfg)
 	return p
+}
+
+// feedChecked feeds p and checks that every transaction the Feed advanced
+// is in Changed.
+func feedChecked(t *testing.T, p *Parser, dir Dir, data []byte, eof bool) {
+	progress := func(x *Tx) string {
+		return fmt.Sprint(x.RequestLineDone, x.RequestHeadersDone, x.RequestDone, x.ResponseLineDone,
+			x.ResponseHeadersDone, x.ResponseDone, len(x.RequestBody), len(x.ResponseBody),
+			x.RequestBodyLen, x.ResponseBodyLen, len(x.RequestHeaders), len(x.ResponseHeaders))
+	}
+	before := map[*Tx]string{}
+	for _, x := range p.Txs() {
+		before[x] = progress(x)
+	}
+	p.Feed(dir, data, eof)
+	changed := map[*Tx]bool{}
+	for _, x := range p.Changed() {
+		changed[x] = true
+	}
+	for _, x := range p.Txs() {
+		if was, ok := before[x]; (!ok || was != progress(x)) && !changed[x] {
+			t.Fatalf("tx %d advanced by a Feed to %v but is not in Changed %v", x.ID, dir, ids(p.Changed()))
+		}
+	}
 }
 
 // release reads every buffer of p's transactions, then releases them as

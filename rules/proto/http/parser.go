@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"cmp"
 	"slices"
 )
 
@@ -52,6 +53,9 @@ type Parser struct {
 	nextID int
 	req    side
 	res    side
+	// changedFrom is the oldest transaction ID the last Feed may have
+	// advanced (Changed).
+	changedFrom int
 }
 
 // NewParser returns a parser for one connection.
@@ -62,6 +66,42 @@ func NewParser(cfg Config) *Parser {
 // Txs returns the transactions still held, oldest first. The slice is only
 // valid until the next Feed or Done.
 func (p *Parser) Txs() []*Tx { return p.txs }
+
+// Changed returns the transactions the last Feed may have advanced, oldest
+// first: the one its direction was parsing, those it started, and for
+// responses those awaiting one. A client pipelining hundreds of requests
+// that get no answer keeps them all held, and visiting each on every
+// segment made inspection quadratic. Valid until the next Feed or Done.
+func (p *Parser) Changed() []*Tx {
+	i, _ := slices.BinarySearchFunc(p.txs, p.changedFrom, func(t *Tx, id int) int { return cmp.Compare(t.ID, id) })
+	return p.txs[i:]
+}
+
+// markChanged records, before a Feed in dir, the oldest transaction it can
+// reach: requests are parsed into the side's unfinished transaction and
+// new ones; responses also start the oldest awaiting one, and may resume
+// the request side (CONNECT).
+func (p *Parser) markChanged(dir Dir) {
+	from := p.nextID
+	consider := func(t *Tx) {
+		if t != nil && t.ID < from {
+			from = t.ID
+		}
+	}
+	// Between messages (stLine) a side's last transaction is complete.
+	if p.req.st != stLine {
+		consider(p.req.tx)
+	}
+	if dir == ToClient {
+		// An interim response (100 Continue) leaves the side between
+		// messages with its transaction still unanswered.
+		consider(p.res.tx)
+		if len(p.await) > 0 {
+			consider(p.await[0])
+		}
+	}
+	p.changedFrom = from
+}
 
 // Done releases transaction id once the engine has inspected it fully.
 // Neither the Tx nor its byte slices may be used afterwards: a complete
@@ -113,6 +153,7 @@ func (p *Parser) newTx() *Tx {
 // Feed consumes the next in-order bytes of one direction. eof says the
 // direction has closed, which ends a response body without a length.
 func (p *Parser) Feed(dir Dir, data []byte, eof bool) {
+	p.markChanged(dir)
 	s := &p.req
 	if dir == ToClient {
 		s = &p.res
