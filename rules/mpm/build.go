@@ -359,7 +359,7 @@ func chooseStride(pats []pattern) int {
 func gramAt(b []byte, i, width int) uint32 {
 	var g uint32
 	for k := width - 1; k >= 0; k-- {
-		g = g<<8 | uint32(lower(b[i+k]))
+		g = g<<8 | uint32(b[i+k]|0x20)
 	}
 	return g
 }

@@ -51,7 +51,7 @@ func (m *Matcher) scanLong(buf []byte, s *Scratch, gen uint32, hit func(id uint3
 				if haveDone && raw == doneRaw {
 					continue
 				}
-				g := uint32(foldWord(uint64(raw)))
+				g := uint32(gramFold(uint64(raw)))
 				if h2 := g * hashMul2 >> t.shift; t.bits2[h2>>6]&(1<<(h2&63)) == 0 {
 					continue
 				}
@@ -71,7 +71,7 @@ func (m *Matcher) scanLong(buf []byte, s *Scratch, gen uint32, hit func(id uint3
 			if haveDone && raw == doneRaw {
 				continue
 			}
-			g := uint32(foldWord(uint64(raw)))
+			g := uint32(gramFold(uint64(raw)))
 			if h2 := g * hashMul2 >> t.shift; t.bits2[h2>>6]&(1<<(h2&63)) == 0 {
 				continue
 			}
@@ -82,7 +82,7 @@ func (m *Matcher) scanLong(buf []byte, s *Scratch, gen uint32, hit func(id uint3
 	}
 	for ; i+4 <= len(buf); i++ {
 		raw := binary.LittleEndian.Uint32(buf[i:])
-		g := uint32(foldWord(uint64(raw)))
+		g := uint32(gramFold(uint64(raw)))
 		if h := g * hashMul >> t.shift; t.bits[h>>6]&(1<<(h&63)) != 0 {
 			m.confirm(t, buf, i, g, raw, h, s, gen, hit)
 		}
@@ -98,7 +98,7 @@ func filterLong(bits []uint64, shift uint, buf []byte, i int, cand *[candCap]uin
 	n := 0
 	shift &= 31 // tells the compiler the shift is in range
 	for ; i+8 <= len(buf) && n <= candCap-5; i += 5 {
-		w := foldWord(binary.LittleEndian.Uint64(buf[i:]))
+		w := gramFold(binary.LittleEndian.Uint64(buf[i:]))
 		h := uint32(w) * hashMul >> shift
 		if bits[h>>6]&(1<<(h&63)) != 0 {
 			cand[n&(candCap-1)] = uint32(i)
@@ -136,7 +136,7 @@ func filterStrided(bits []uint64, shift uint, stride int, buf []byte, i int, can
 	switch stride {
 	case 2:
 		for ; i+8 <= len(buf) && n <= candCap-3; i += 6 {
-			w := foldWord(binary.LittleEndian.Uint64(buf[i:]))
+			w := gramFold(binary.LittleEndian.Uint64(buf[i:]))
 			if h := uint32(w) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
 				cand[n&(candCap-1)] = uint32(i)
 				n++
@@ -152,7 +152,7 @@ func filterStrided(bits []uint64, shift uint, stride int, buf []byte, i int, can
 		}
 	case 4:
 		for ; i+8 <= len(buf) && n <= candCap-2; i += 8 {
-			w := foldWord(binary.LittleEndian.Uint64(buf[i:]))
+			w := gramFold(binary.LittleEndian.Uint64(buf[i:]))
 			if h := uint32(w) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
 				cand[n&(candCap-1)] = uint32(i)
 				n++
@@ -164,7 +164,7 @@ func filterStrided(bits []uint64, shift uint, stride int, buf []byte, i int, can
 		}
 	}
 	for ; i+gramLen <= len(buf) && n < candCap; i += stride {
-		g := uint32(foldWord(uint64(binary.LittleEndian.Uint32(buf[i:]))))
+		g := uint32(gramFold(uint64(binary.LittleEndian.Uint32(buf[i:]))))
 		if h := g * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
 			cand[n&(candCap-1)] = uint32(i)
 			n++
@@ -191,7 +191,7 @@ func (m *Matcher) scanShort(buf []byte, s *Scratch, gen uint32, hit func(id uint
 				if q < 0 || q+gramLen > len(buf) {
 					continue
 				}
-				w := uint32(foldWord(uint64(binary.LittleEndian.Uint32(buf[q:]))))
+				w := uint32(gramFold(uint64(binary.LittleEndian.Uint32(buf[q:]))))
 				if h := w * hashMul >> t.extShift; t.ext[h>>6]&(1<<(h&63)) == 0 {
 					continue
 				}
@@ -199,7 +199,7 @@ func (m *Matcher) scanShort(buf []byte, s *Scratch, gen uint32, hit func(id uint
 					continue
 				}
 			}
-			g := uint32(lower(byte(raw))) | uint32(lower(byte(raw>>8)))<<8
+			g := raw | 0x2020
 			if m.confirm(t, buf, int(p), g, raw, g*hashMul>>t.shift, s, gen, hit) {
 				doneRaw, haveDone = raw, true
 			}
@@ -309,7 +309,7 @@ func (m *Matcher) confirm(t *table, buf []byte, i int, g, raw, h uint32, s *Scra
 		}
 		if e.anchor&winBit != 0 {
 			if q := i + e.winRel(); q < 0 || q+gramLen > len(buf) ||
-				uint32(foldWord(uint64(binary.LittleEndian.Uint32(buf[q:])))) != e.win {
+				uint32(gramFold(uint64(binary.LittleEndian.Uint32(buf[q:])))) != e.win {
 				done = false
 				continue
 			}
