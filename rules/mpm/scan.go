@@ -132,39 +132,65 @@ func filterLong(bits []uint64, shift uint, buf []byte, i int, cand *[candCap]uin
 func filterStrided(bits []uint64, shift uint, stride int, buf []byte, i int, cand *[candCap]uint32) (int, int) {
 	n := 0
 	shift &= 31
-	// Strides 2 and 4 take their grams from one 8-byte load and fold.
+	const f = 0x20202020 // gramFold of 4 bytes
+	// Each gram is loaded on its own from a sub-slice bounds-checked once
+	// per step: cheaper than shifting several out of one 8-byte word.
 	switch stride {
 	case 2:
-		for ; i+8 <= len(buf) && n <= candCap-3; i += 6 {
-			w := gramFold(binary.LittleEndian.Uint64(buf[i:]))
-			if h := uint32(w) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
+		for ; i+10 <= len(buf) && n <= candCap-4; i += 8 {
+			b := buf[i : i+10 : i+10]
+			if h := (binary.LittleEndian.Uint32(b[0:]) | f) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
 				cand[n&(candCap-1)] = uint32(i)
 				n++
 			}
-			if h := uint32(w>>16) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
+			if h := (binary.LittleEndian.Uint32(b[2:]) | f) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
 				cand[n&(candCap-1)] = uint32(i + 2)
 				n++
 			}
-			if h := uint32(w>>32) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
+			if h := (binary.LittleEndian.Uint32(b[4:]) | f) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
 				cand[n&(candCap-1)] = uint32(i + 4)
+				n++
+			}
+			if h := (binary.LittleEndian.Uint32(b[6:]) | f) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
+				cand[n&(candCap-1)] = uint32(i + 6)
 				n++
 			}
 		}
 	case 4:
-		for ; i+8 <= len(buf) && n <= candCap-2; i += 8 {
-			w := gramFold(binary.LittleEndian.Uint64(buf[i:]))
-			if h := uint32(w) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
+		for ; i+12 <= len(buf) && n <= candCap-3; i += 12 {
+			b := buf[i : i+12 : i+12]
+			if h := (binary.LittleEndian.Uint32(b[0:]) | f) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
 				cand[n&(candCap-1)] = uint32(i)
 				n++
 			}
-			if h := uint32(w>>32) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
+			if h := (binary.LittleEndian.Uint32(b[4:]) | f) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
 				cand[n&(candCap-1)] = uint32(i + 4)
+				n++
+			}
+			if h := (binary.LittleEndian.Uint32(b[8:]) | f) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
+				cand[n&(candCap-1)] = uint32(i + 8)
+				n++
+			}
+		}
+	case 8:
+		for ; i+20 <= len(buf) && n <= candCap-3; i += 24 {
+			b := buf[i : i+20 : i+20]
+			if h := (binary.LittleEndian.Uint32(b[0:]) | f) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
+				cand[n&(candCap-1)] = uint32(i)
+				n++
+			}
+			if h := (binary.LittleEndian.Uint32(b[8:]) | f) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
+				cand[n&(candCap-1)] = uint32(i + 8)
+				n++
+			}
+			if h := (binary.LittleEndian.Uint32(b[16:]) | f) * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
+				cand[n&(candCap-1)] = uint32(i + 16)
 				n++
 			}
 		}
 	}
 	for ; i+gramLen <= len(buf) && n < candCap; i += stride {
-		g := uint32(gramFold(uint64(binary.LittleEndian.Uint32(buf[i:]))))
+		g := binary.LittleEndian.Uint32(buf[i:]) | f
 		if h := g * hashMul >> shift; bits[h>>6]&(1<<(h&63)) != 0 {
 			cand[n&(candCap-1)] = uint32(i)
 			n++
@@ -208,37 +234,42 @@ func (m *Matcher) scanShort(buf []byte, s *Scratch, gen uint32, hit func(id uint
 }
 
 // filterShort tests every raw byte pair against the 2-byte anchor bitmap,
-// seven pairs per 8-byte load.
+// eight pairs per step, each loaded straight from the buffer: one
+// zero-extending load per pair beats shifting them out of a word.
 func filterShort(raw *[1 << 16 / 64]uint64, buf []byte, i int, cand *[candCap]uint32) (int, int) {
 	n := 0
-	for ; i+8 <= len(buf) && n <= candCap-7; i += 7 {
-		w := binary.LittleEndian.Uint64(buf[i:])
-		if v := uint16(w); raw[v>>6]&(1<<(v&63)) != 0 {
+	for ; i+9 <= len(buf) && n <= candCap-8; i += 8 {
+		b := buf[i : i+9 : i+9]
+		if v := binary.LittleEndian.Uint16(b[0:]); raw[v>>6]&(1<<(v&63)) != 0 {
 			cand[n&(candCap-1)] = uint32(i)
 			n++
 		}
-		if v := uint16(w >> 8); raw[v>>6]&(1<<(v&63)) != 0 {
+		if v := binary.LittleEndian.Uint16(b[1:]); raw[v>>6]&(1<<(v&63)) != 0 {
 			cand[n&(candCap-1)] = uint32(i + 1)
 			n++
 		}
-		if v := uint16(w >> 16); raw[v>>6]&(1<<(v&63)) != 0 {
+		if v := binary.LittleEndian.Uint16(b[2:]); raw[v>>6]&(1<<(v&63)) != 0 {
 			cand[n&(candCap-1)] = uint32(i + 2)
 			n++
 		}
-		if v := uint16(w >> 24); raw[v>>6]&(1<<(v&63)) != 0 {
+		if v := binary.LittleEndian.Uint16(b[3:]); raw[v>>6]&(1<<(v&63)) != 0 {
 			cand[n&(candCap-1)] = uint32(i + 3)
 			n++
 		}
-		if v := uint16(w >> 32); raw[v>>6]&(1<<(v&63)) != 0 {
+		if v := binary.LittleEndian.Uint16(b[4:]); raw[v>>6]&(1<<(v&63)) != 0 {
 			cand[n&(candCap-1)] = uint32(i + 4)
 			n++
 		}
-		if v := uint16(w >> 40); raw[v>>6]&(1<<(v&63)) != 0 {
+		if v := binary.LittleEndian.Uint16(b[5:]); raw[v>>6]&(1<<(v&63)) != 0 {
 			cand[n&(candCap-1)] = uint32(i + 5)
 			n++
 		}
-		if v := uint16(w >> 48); raw[v>>6]&(1<<(v&63)) != 0 {
+		if v := binary.LittleEndian.Uint16(b[6:]); raw[v>>6]&(1<<(v&63)) != 0 {
 			cand[n&(candCap-1)] = uint32(i + 6)
+			n++
+		}
+		if v := binary.LittleEndian.Uint16(b[7:]); raw[v>>6]&(1<<(v&63)) != 0 {
+			cand[n&(candCap-1)] = uint32(i + 7)
 			n++
 		}
 	}
