@@ -28,15 +28,16 @@ type appState struct {
 	ssh     *ssh.Parser
 	// sniff reads HTTP names when the HTTP parser is off (app_names.go).
 	sniff *httpSniff
-	// inspected remembers each live transaction's progress when it was
-	// last inspected per direction, so unchanged ones are not rescanned.
-	inspected []txProgress
-	hint      int // where fresh starts searching inspected
+	// prog remembers each live transaction's progress when it was last
+	// inspected, per direction, so unchanged ones are not rescanned.
+	// Transaction IDs count up from 0 per connection: prog[i] is that of
+	// ID progBase+i, found without a search.
+	prog     [][2]txProgress
+	progBase int
 }
 
 type txProgress struct {
-	id    int
-	dir   flow.Dir
+	set   bool
 	flags uint8
 	body  int64
 }
@@ -48,57 +49,47 @@ const bodyStep = 32 << 10
 
 // stageOf summarises which parts of a transaction are complete.
 func stageOf(t *http.Tx) uint8 {
-	var flags uint8
-	for i, b := range [...]bool{t.RequestLineDone, t.RequestHeadersDone, t.RequestDone,
-		t.ResponseLineDone, t.ResponseHeadersDone, t.ResponseDone} {
-		if b {
-			flags |= 1 << i
-		}
+	return bit(t.RequestLineDone) | bit(t.RequestHeadersDone)<<1 | bit(t.RequestDone)<<2 |
+		bit(t.ResponseLineDone)<<3 | bit(t.ResponseHeadersDone)<<4 | bit(t.ResponseDone)<<5
+}
+
+func bit(b bool) uint8 {
+	if b {
+		return 1
 	}
-	return flags
+	return 0
 }
 
 // fresh reports whether tx got far enough since it was last inspected in
 // dir to be inspected again, recording its progress when it did.
 func (st *appState) fresh(t *http.Tx, dir flow.Dir) bool {
+	i := t.ID - st.progBase
+	if i < 0 {
+		return true // forgotten: released before, so never asked about again
+	}
+	for len(st.prog) <= i {
+		st.prog = append(st.prog, [2]txProgress{})
+	}
+	x := &st.prog[i][dir&1]
 	flags, body := stageOf(t), t.RequestBodyLen+t.ResponseBodyLen
-	// Transactions are visited in order, so the record sought is usually
-	// just after the last one found: searching from there (wrapping)
-	// keeps a flow with many live transactions linear, not quadratic.
-	n := len(st.inspected)
-	h := st.hint
-	if h >= n {
-		h = 0
+	if x.set && x.flags == flags && body-x.body < bodyStep {
+		return false
 	}
-	for k := 0; k < n; k++ {
-		i := h + k
-		if i >= n {
-			i -= n
-		}
-		x := &st.inspected[i]
-		if x.id == t.ID && x.dir == dir {
-			st.hint = i + 1
-			if x.flags == flags && body-x.body < bodyStep {
-				return false
-			}
-			x.flags, x.body = flags, body
-			return true
-		}
-	}
-	st.inspected = append(st.inspected, txProgress{id: t.ID, dir: dir, flags: flags, body: body})
-	st.hint = len(st.inspected)
+	*x = txProgress{set: true, flags: flags, body: body}
 	return true
 }
 
-// forget drops the progress records of a released transaction.
-func (st *appState) forget(id int) {
-	out := st.inspected[:0]
-	for _, x := range st.inspected {
-		if x.id != id {
-			out = append(out, x)
-		}
+// forget drops the progress records of transactions older than oldest,
+// the first one the parser still holds.
+func (st *appState) forget(oldest int) {
+	k := min(oldest-st.progBase, len(st.prog))
+	if k <= 0 {
+		return
 	}
-	st.inspected = out
+	n := copy(st.prog, st.prog[k:])
+	clear(st.prog[n:])
+	st.prog = st.prog[:n]
+	st.progBase += k
 }
 
 // maxProbes is how many chunks per direction detection looks at before it
@@ -279,8 +270,12 @@ func (w *Worker) httpFeed(p *decode.Packet, f *flow.Flow, st *appState, dir flow
 	}
 	// Released after the loop: Done reshapes the slice Txs returned.
 	for _, id := range done {
-		st.forget(id)
 		st.http.Done(id)
+	}
+	if txs := st.http.Txs(); len(txs) > 0 {
+		st.forget(txs[0].ID)
+	} else {
+		st.forget(st.progBase + len(st.prog))
 	}
 	w.doneTx = done
 	return verdict
