@@ -72,6 +72,10 @@ type Scratch struct {
 	// O(hits), not O(ids).
 	stamp []uint32
 	gen   uint32
+	// cand collects a filter pass's candidate positions; kept here so
+	// that a scan does not zero a fresh array on every call (most scans
+	// are of a packet or a segment, where that showed in profiles).
+	cand [candCap]uint32
 }
 
 // NewScratch returns scratch space for m.

@@ -39,13 +39,13 @@ const candCap = 128
 // scanLong finds patterns of gramLen bytes or more.
 func (m *Matcher) scanLong(buf []byte, s *Scratch, gen uint32, hit func(id uint32)) {
 	t := &m.long
-	var cand [candCap]uint32
+	cand := &s.cand
 	var doneRaw uint32 // anchor bytes confirm found settled
 	haveDone := false
 	if t.stride > 1 {
 		for i := 0; i+gramLen <= len(buf); {
 			var n int
-			n, i = filterStrided(t.bits, t.shift, t.stride, buf, i, &cand)
+			n, i = filterStrided(t.bits, t.shift, t.stride, buf, i, cand)
 			for _, p := range cand[:n] {
 				raw := binary.LittleEndian.Uint32(buf[p:])
 				if haveDone && raw == doneRaw {
@@ -65,7 +65,7 @@ func (m *Matcher) scanLong(buf []byte, s *Scratch, gen uint32, hit func(id uint3
 	i := 0
 	for i+8 <= len(buf) {
 		var n int
-		n, i = filterLong(t.bits, t.shift, buf, i, &cand)
+		n, i = filterLong(t.bits, t.shift, buf, i, cand)
 		for _, p := range cand[:n] {
 			raw := binary.LittleEndian.Uint32(buf[p:])
 			if haveDone && raw == doneRaw {
@@ -201,12 +201,12 @@ func filterStrided(bits []uint64, shift uint, stride int, buf []byte, i int, can
 
 func (m *Matcher) scanShort(buf []byte, s *Scratch, gen uint32, hit func(id uint32)) {
 	t := &m.short
-	var cand [candCap]uint32
+	cand := &s.cand
 	var doneRaw uint32
 	haveDone := false
 	for i := 0; i+1 < len(buf); {
 		var n int
-		n, i = filterShort(t.raw, buf, i, &cand)
+		n, i = filterShort(t.raw, buf, i, cand)
 		for _, p := range cand[:n] {
 			raw := uint32(binary.LittleEndian.Uint16(buf[p:]))
 			if haveDone && raw == doneRaw {
