@@ -1,6 +1,7 @@
 package mpm
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"slices"
 )
@@ -82,7 +83,16 @@ type table struct {
 	// where bits is set: at ~16 bits per anchor, one in 16 tested
 	// positions of traffic passes bits by collision alone, and a bucket
 	// walk costs cache misses.
-	bits2       []uint64
+	bits2 []uint64
+	// next screens the 4-byte anchors of the long table by the 4 bytes
+	// after them as well: a hashed bitmap of (anchor, next window) for
+	// entries whose window follows the anchor (entry.win at +4). Most
+	// anchor hits in traffic are a common 4-gram of a pattern that is not
+	// there; this rejects them before the bucket walk. A bit in anyWin,
+	// indexed like bits, marks a slot with an entry screened otherwise.
+	next        []uint64
+	nextShift   uint
+	anyWin      []uint64
 	bucketShift uint // bucket = bitmap index >> bucketShift
 	start       []uint32
 	ents        []entry
@@ -232,6 +242,7 @@ func build(raw []rawPattern) *Matcher {
 			e.setWin(b, len(b)-gramLen)
 		}
 	}
+	m.long.buildNext()
 	m.short = newTable(short, shortLen)
 	if len(short) > 0 {
 		m.buildShortFilters()
@@ -296,6 +307,52 @@ func (m *Matcher) buildShortFilters() {
 		h = g * hashMul2 >> t.extShift
 		t.ext2[h>>6] |= 1 << (h & 63)
 	}
+}
+
+// buildNext sets table.next and table.anyWin from the entries' windows.
+func (t *table) buildNext() {
+	if len(t.ents) == 0 {
+		return
+	}
+	t.anyWin = make([]uint64, len(t.bits))
+	var pairs []uint64
+	for _, e := range t.ents {
+		if e.anchor&winBit != 0 && e.winRel() == gramLen {
+			pairs = append(pairs, uint64(e.gram)|uint64(e.win)<<32)
+			continue
+		}
+		h := e.gram * hashMul >> t.shift
+		t.anyWin[h>>6] |= 1 << (h & 63)
+	}
+	logBits := min(max(bits.Len(uint(max(len(pairs), 1)*16-1)), 9), 21)
+	t.next = make([]uint64, 1<<logBits/64)
+	t.nextShift = uint(64 - logBits)
+	for _, k := range pairs {
+		h := k * hashMul64 >> t.nextShift
+		t.next[h>>6] |= 1 << (h & 63)
+	}
+}
+
+// hashMul64 is the 64-bit golden-ratio multiplier, for 8-byte keys.
+const hashMul64 = 0x9E3779B97F4A7C15
+
+// longScreen reports whether the long-table anchor g at buf[p:] may start
+// an entry's match: its second hash is set, and, unless its slot holds
+// entries with windows elsewhere, its (anchor, next 4 bytes) pair is too.
+// h is g's index in bits.
+func (t *table) longScreen(buf []byte, p int, g, h uint32) bool {
+	if h2 := g * hashMul2 >> t.shift; t.bits2[h2>>6]&(1<<(h2&63)) == 0 {
+		return false
+	}
+	if t.anyWin[h>>6]&(1<<(h&63)) != 0 {
+		return true
+	}
+	if p+2*gramLen > len(buf) {
+		return false // every pattern anchored here goes on 4 more bytes
+	}
+	w := uint32(gramFold(uint64(binary.LittleEndian.Uint32(buf[p+gramLen:]))))
+	k := (uint64(g) | uint64(w)<<32) * hashMul64 >> t.nextShift
+	return t.next[k>>6]&(1<<(k&63)) != 0
 }
 
 // variants returns the raw bytes that match c.
@@ -565,7 +622,7 @@ func newTable(ents []entry, width int) table {
 }
 
 func (t *table) memBytes() int {
-	n := 16*cap(t.bits) + 4*cap(t.start) + 20*cap(t.ents)
+	n := 24*cap(t.bits) + 8*cap(t.next) + 4*cap(t.start) + 20*cap(t.ents)
 	if t.raw != nil {
 		n += len(t.raw)*8 + len(t.screen)*8 + 16*cap(t.ext)
 	}

@@ -52,10 +52,11 @@ func (m *Matcher) scanLong(buf []byte, s *Scratch, gen uint32, hit func(id uint3
 					continue
 				}
 				g := uint32(gramFold(uint64(raw)))
-				if h2 := g * hashMul2 >> t.shift; t.bits2[h2>>6]&(1<<(h2&63)) == 0 {
+				h := g * hashMul >> t.shift
+				if !t.longScreen(buf, int(p), g, h) {
 					continue
 				}
-				if m.confirm(t, buf, int(p), g, raw, g*hashMul>>t.shift, s, gen, hit) {
+				if m.confirm(t, buf, int(p), g, raw, h, s, gen, hit) {
 					doneRaw, haveDone = raw, true
 				}
 			}
@@ -72,10 +73,11 @@ func (m *Matcher) scanLong(buf []byte, s *Scratch, gen uint32, hit func(id uint3
 				continue
 			}
 			g := uint32(gramFold(uint64(raw)))
-			if h2 := g * hashMul2 >> t.shift; t.bits2[h2>>6]&(1<<(h2&63)) == 0 {
+			h := g * hashMul >> t.shift
+			if !t.longScreen(buf, int(p), g, h) {
 				continue
 			}
-			if m.confirm(t, buf, int(p), g, raw, g*hashMul>>t.shift, s, gen, hit) {
+			if m.confirm(t, buf, int(p), g, raw, h, s, gen, hit) {
 				doneRaw, haveDone = raw, true
 			}
 		}
