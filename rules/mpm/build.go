@@ -200,7 +200,7 @@ func build(raw []rawPattern) *Matcher {
 		return m
 	}
 
-	stride := chooseStride(m.pats)
+	stride := chooseStride(m.pats, m.data)
 	var long, short, one []entry
 	used := make(map[uint32]int)
 	poor := 0
@@ -397,20 +397,39 @@ const maxMoved = 256
 // pass costs ~1/s of a stride-1 pass, and the 2-byte pass is about as cheap
 // as a stride-1 pass, so trading a few patterns to it pays as soon as it
 // lets the long pass skip.
-func chooseStride(pats []pattern) int {
+func chooseStride(pats []pattern, data []byte) int {
 	for stride := maxStride; stride > 1; stride /= 2 {
-		moved := 0
+		moved, texty := 0, 0
 		for _, p := range pats {
 			if p.n >= gramLen && int(p.n) < gramLen+stride-1 {
 				moved++
+				if isText(data[p.off : p.off+p.n]) {
+					texty++
+				}
 			}
 		}
-		if moved <= maxMoved {
+		if moved <= maxMoved && texty <= maxTexty {
 			return stride
 		}
 	}
 	return 1
 }
+
+// isText reports whether b is all ASCII letters: moved to the 2-byte
+// table, such a pattern's every pair is a letter pair, which text buffers
+// (HTTP bodies) hold at nearly every position.
+func isText(b []byte) bool {
+	for _, c := range b {
+		if c|0x20 < 'a' || c|0x20 > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// maxTexty bounds the all-letter patterns a stride may move to the 2-byte
+// table.
+const maxTexty = 32
 
 // gramAt folds width bytes of b at i into a little-endian gram.
 func gramAt(b []byte, i, width int) uint32 {

@@ -432,3 +432,21 @@ func TestShortTableWindows(t *testing.T) {
 	}
 	check(t, pats, bufs...)
 }
+
+// All-letter patterns moved to the 2-byte table fire at nearly every
+// position of text: when many would move, a smaller stride keeps them in
+// the 4-byte table.
+func TestStrideKeepsTextPatternsLong(t *testing.T) {
+	var pats []testPattern
+	words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"}
+	for i := range 60 {
+		w := words[i%len(words)] + words[(i/len(words))%len(words)][:2]
+		pats = append(pats, P(w[:min(len(w), 5+i%4)], true, uint32(i)))
+	}
+	pats = append(pats, P("a much longer pattern that allows stride eight", false, 100))
+	m := buildT(t, pats)
+	if m.long.stride == maxStride {
+		t.Fatalf("stride %d moves %d text patterns to the 2-byte table", m.long.stride, len(m.short.ents))
+	}
+	check(t, pats, []byte("ALPHAbr charlie DELTAEC foxtrotgo hotel and a much longer pattern that allows stride eight"))
+}
