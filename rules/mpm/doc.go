@@ -8,8 +8,9 @@
 // # Design: filter, then confirm
 //
 // Each distinct pattern is reduced to a short anchor (a 4-byte gram for
-// long patterns, 2 bytes for short ones), folded to lower case so nocase
-// and case-sensitive patterns share one filter. Anchors are
+// long patterns, 2 bytes for short ones), folded (bit 5 set in every byte,
+// which lowers ASCII letters in one OR) so nocase and case-sensitive
+// patterns share one filter. Anchors are
 // chosen to avoid bytes common in traffic (NUL, space, digits, frequent
 // letters) and grams that many other patterns already use, because a
 // firing anchor costs one verification per pattern behind it.
@@ -18,11 +19,19 @@
 // bitmap sized at ~16 bits per anchor (at most 256 KiB), collects the rare
 // candidates, and only then walks their hash bucket and verifies the
 // pattern (ASCII-folded compare for nocase, exact compare otherwise).
+// Candidates are screened before the walk, because most are a common
+// gram of a pattern that is not there and a walk costs cache misses: by
+// a second hash of the gram, and by the 4 bytes after it (4-byte anchors)
+// or the 4-byte window around it (2-byte anchors of longer patterns).
+// Each anchor also carries a second window of its pattern, compared
+// before the pattern's bytes or the scratch stamps are loaded.
 // The 4-byte filter tests only every 2nd, 4th or 8th position when the
 // patterns are long enough (each then has that many consecutive anchors,
 // one of which always lands on a tested position); up to 256 shorter
-// 4+ byte patterns are moved to the 2-byte filter to allow it, as one
-// 2-byte pass costs less than a stride-1 4-byte pass. 2-3 byte anchors use
+// 4+ byte patterns (at most 32 of them all letters, which fire everywhere
+// in text) are moved to the 2-byte filter to allow it, as one 2-byte pass
+// costs less than a stride-1 4-byte pass, and so are patterns whose every
+// run of strided anchors holds a byte run (NUL padding). 2-3 byte anchors use
 // a direct 64 Kib bitmap over raw byte pairs; 1-byte patterns use the
 // runtime's vectorised IndexByte; a group of one case-sensitive pattern
 // is a plain bytes.Index. A confirmation whose outcome depends only on the
