@@ -125,6 +125,11 @@ func TestFastPattern(t *testing.T) {
 	if p, _, _, _ := s.FastPatternBytes(); string(p) != "\x00\x00\x00\x00\x00\x00" {
 		t.Errorf("explicit fast_pattern not kept: %q", p)
 	}
+	// A transformed buffer is never prefiltered: another content is.
+	s = sig(t, `http.uri; to_lowercase; content:"/some/long/path.php"; http.host; content:"ex.com";`)
+	if p, _, b, ok := s.FastPatternBytes(); !ok || string(p) != "ex.com" || b.String() != "http.host" {
+		t.Errorf("transformed buffer: fast pattern %q in %v (ok %v), want \"ex.com\" in http.host", p, b, ok)
+	}
 	s = sig(t, `content:"ab"; content:"aaaa";`)
 	if p, _, _, _ := s.FastPatternBytes(); string(p) != "aaaa" {
 		t.Errorf("equal strength: want the longer, got %q", p)

@@ -148,21 +148,30 @@ func (s *Sig) Finish() error {
 			best = i
 			break
 		}
+		if !s.prefilterable(o.Buf) {
+			continue
+		}
 		if best < 0 || strongerPattern(o.Pat, s.Ops[best].Pat) {
 			best = i
 		}
 	}
 	s.FastPattern = best
-	if best >= 0 {
-		// The prefilter scans buffers untransformed: only a dotprefix
-		// (whose pattern then starts with '.') keeps a usable pattern.
-		for _, t := range s.Transforms[s.Ops[best].Buf] {
-			if t != TrDotPrefix {
-				s.FastPattern = -1
-			}
-		}
+	if best >= 0 && !s.prefilterable(s.Ops[best].Buf) {
+		s.FastPattern = -1
 	}
 	return nil
+}
+
+// prefilterable reports whether contents of buffer b can be prefiltered:
+// the prefilter scans buffers untransformed, so only a dotprefix (whose
+// pattern then starts with '.') keeps a usable pattern.
+func (s *Sig) prefilterable(b Buffer) bool {
+	for _, t := range s.Transforms[b] {
+		if t != TrDotPrefix {
+			return false
+		}
+	}
+	return true
 }
 
 // FastPatternBytes returns the bytes the prefilter should look for and
