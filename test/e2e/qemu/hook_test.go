@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tapwatch/tapwatch/test/testutil"
 )
 
 // hookMarker is in every file TestQEMUHook writes to /etc, so a later run recognises what a
@@ -139,7 +141,7 @@ func TestQEMUHook(t *testing.T) {
 
 	// libvirtd notices a new hook file only when it starts: it must be ours to start.
 	if out, err := runErr(10*time.Second, "virsh", "-q", "-c", "qemu:///system", "uri"); err == nil {
-		skipOrFatal(t, "a libvirtd not started by this test already serves qemu:///system (%s); it would not notice a new hook: stop it first", strings.TrimSpace(out))
+		testutil.SkipOrFail(t, "a libvirtd not started by this test already serves qemu:///system (%s); it would not notice a new hook: stop it first", strings.TrimSpace(out))
 	}
 
 	// 1. The hook and its settings, before libvirtd starts. Cleanups run in reverse: host.sh down

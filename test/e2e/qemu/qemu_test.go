@@ -87,17 +87,6 @@ const (
 	migPort   = 49152
 )
 
-// skipOrFatal skips when the machine cannot run the test, but fails under CI=true where a
-// skip would hide a gap.
-func skipOrFatal(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: failing instead of skipping)")
-	}
-	t.Skip(msg)
-}
-
 func repoRoot(t *testing.T) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
@@ -410,7 +399,7 @@ type qenv struct {
 func setupQEMU(t *testing.T) *qenv {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		skipOrFatal(t, "needs root: libvirtd, QEMU, bridges, network namespaces and eBPF")
+		testutil.SkipOrFail(t, "needs root: libvirtd, QEMU, bridges, network namespaces and eBPF")
 	}
 	testutil.SkipIfShort(t, "the QEMU/libvirt end-to-end test")
 	e := &qenv{root: repoRoot(t)}
@@ -419,15 +408,15 @@ func setupQEMU(t *testing.T) *qenv {
 
 	// Packages, guest, binaries.
 	if out, err := runErr(10*time.Minute, "bash", filepath.Join(e.root, "deploy/scripts/install-deps.sh"), "--all"); err != nil {
-		skipOrFatal(t, "install-deps.sh --all: %v\n%s", err, out)
+		testutil.SkipOrFail(t, "install-deps.sh --all: %v\n%s", err, out)
 	}
 	for _, bin := range []string{"virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "unshare", "ip", "python3"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			skipOrFatal(t, "%s not found after install-deps.sh --all", bin)
+			testutil.SkipOrFail(t, "%s not found after install-deps.sh --all", bin)
 		}
 	}
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		skipOrFatal(t, "no /dev/net/tun: libvirt cannot create taps")
+		testutil.SkipOrFail(t, "no /dev/net/tun: libvirt cannot create taps")
 	}
 	// Another run of a test of this package (this or another process) would share the bridge,
 	// namespace, domain names and libvirtd.
