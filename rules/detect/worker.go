@@ -26,10 +26,10 @@ type flowState struct {
 	ints       flowInts      // flowint variables (flowint.go)
 	// The candidates indexed by the flow's ports and addresses, per
 	// direction and path (addAlways): bit dir*2+app of idxKnown says they
-	// were computed, of idxSome that idx holds them (most flows have
-	// none, and keep no storage).
-	idxKnown, idxSome uint8
-	idx               *[2][2][]uint32
+	// were computed. idx holds them, allocated only for a flow that has
+	// some (most have none).
+	idxKnown uint8
+	idx      *[2][2][]uint32
 }
 
 // hit is one rule that matched the current packet.
@@ -295,32 +295,25 @@ func (w *Worker) addAlways(g *group, p *decode.Packet, appOnly bool, fs *flowSta
 		w.addIndexed(g, p)
 		return
 	}
-	bit := uint8(1) << (uint(dir&1)*2 + b2u(appOnly))
-	if fs.idxKnown&bit == 0 {
-		fs.idxKnown |= bit
+	app := bit(appOnly)
+	known := uint8(1) << (uint(dir&1)*2 + uint(app))
+	if fs.idxKnown&known == 0 {
+		fs.idxKnown |= known
 		from := len(w.cands)
 		w.addIndexed(g, p)
 		if len(w.cands) > from {
 			if fs.idx == nil {
 				fs.idx = new([2][2][]uint32)
 			}
-			fs.idx[dir&1][b2u(appOnly)] = slices.Clone(w.cands[from:])
-			fs.idxSome |= bit
+			fs.idx[dir&1][app] = slices.Clone(w.cands[from:])
 		}
 		return
 	}
-	if fs.idxSome&bit != 0 {
-		for _, id := range fs.idx[dir&1][b2u(appOnly)] {
+	if fs.idx != nil {
+		for _, id := range fs.idx[dir&1][app] {
 			w.addCand(id)
 		}
 	}
-}
-
-func b2u(b bool) uint {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // addIndexed adds the candidates g indexes by p's ports and addresses:

@@ -242,7 +242,7 @@ func build(raw []rawPattern) *Matcher {
 			e.setWin(b, len(b)-gramLen)
 		}
 	}
-	m.long.buildNext()
+	m.long.buildScreens()
 	m.short = newTable(short, shortLen)
 	if len(short) > 0 {
 		m.buildShortFilters()
@@ -309,14 +309,18 @@ func (m *Matcher) buildShortFilters() {
 	}
 }
 
-// buildNext sets table.next and table.anyWin from the entries' windows.
-func (t *table) buildNext() {
+// buildScreens sets what longScreen tests: table.bits2, and table.next
+// and table.anyWin from the entries' windows.
+func (t *table) buildScreens() {
 	if len(t.ents) == 0 {
 		return
 	}
+	t.bits2 = make([]uint64, len(t.bits))
 	t.anyWin = make([]uint64, len(t.bits))
 	var pairs []uint64
 	for _, e := range t.ents {
+		h2 := e.gram * hashMul2 >> t.shift
+		t.bits2[h2>>6] |= 1 << (h2 & 63)
 		if e.anchor&winBit != 0 && e.winRel() == gramLen {
 			pairs = append(pairs, uint64(e.gram)|uint64(e.win)<<32)
 			continue
@@ -620,13 +624,10 @@ func newTable(ents []entry, width int) table {
 		start:       make([]uint32, 1<<logBuckets+1),
 		ents:        make([]entry, len(ents)),
 	}
-	t.bits2 = make([]uint64, len(t.bits))
 	for _, e := range ents {
 		h := e.gram * hashMul >> t.shift
 		t.bits[h>>6] |= 1 << (h & 63)
 		t.start[h>>t.bucketShift+1]++
-		h = e.gram * hashMul2 >> t.shift
-		t.bits2[h>>6] |= 1 << (h & 63)
 	}
 	for i := 1; i < len(t.start); i++ {
 		t.start[i] += t.start[i-1]
@@ -641,7 +642,7 @@ func newTable(ents []entry, width int) table {
 }
 
 func (t *table) memBytes() int {
-	n := 24*cap(t.bits) + 8*cap(t.next) + 4*cap(t.start) + 20*cap(t.ents)
+	n := 8*(cap(t.bits)+cap(t.bits2)+cap(t.anyWin)+cap(t.next)) + 4*cap(t.start) + 20*cap(t.ents)
 	if t.raw != nil {
 		n += len(t.raw)*8 + len(t.screen)*8 + 16*cap(t.ext)
 	}
