@@ -93,10 +93,16 @@ func (p *Parser) decodeBody(t *Tx, c *coded, dst *[]byte, limit int) {
 		data = data[:limit]
 		t.event(EvBodyTruncated)
 	}
-	// The decoded bytes are in the decoders' scratch, which goes back to
-	// the pool: the tx gets its own copy.
-	*dst = append((*dst)[:0], data...)
-	c.raw = c.raw[:0]
+	// The decoded bytes are in a decoder slot, which goes back to the
+	// pool, or still in c.raw: the tx takes that storage and gives its
+	// own (empty while the body was encoded) in exchange, so the body is
+	// not copied.
+	if slot >= 0 {
+		*dst, d.out[slot] = data, (*dst)[:0]
+		c.raw = c.raw[:0]
+	} else {
+		*dst, c.raw = data, (*dst)[:0]
+	}
 }
 
 // decompress undoes one gzip or deflate layer whatever framing the server
