@@ -46,19 +46,14 @@ type Daemon struct {
 	att    *vswitch.Attacher
 	reader *bpfprog.Reader
 	pipe   *pipeline.Pipeline
-	eveOut *eve.Writer // flows and events
-	// alerts go through alertOut into the same file, with the line kept
-	// (alertLine) for `tapwatch alerts -f`; alertMu pairs the two.
-	alertOut  *eve.Writer
-	alertLine lineTee
-	alertMu   sync.Mutex
-	eveF      *eve.RotatingFile
-	inv       *inventories
-	vms       *vmctx.Index
-	hub       *hub
-	rec       *reconciler
-	flows     *flowstore.Store
-	pcaps     *record.Recorder
+	eveOut *eve.Writer // alerts, flows and events
+	eveF   *eve.RotatingFile
+	inv    *inventories
+	vms    *vmctx.Index
+	hub    *hub
+	rec    *reconciler
+	flows  *flowstore.Store
+	pcaps  *record.Recorder
 	// changes reports VMs' new services and peers (changes.go).
 	changes *changeDetector
 
@@ -97,8 +92,6 @@ func New(cfg config.Config, opts Options, log *slog.Logger) (*Daemon, error) {
 		return nil, err
 	}
 	d.eveOut = eve.NewWriter(d.eveF, eve.Options{CommunityID: true})
-	d.alertLine.w = d.eveF
-	d.alertOut = eve.NewWriter(&d.alertLine, eve.Options{CommunityID: true})
 
 	if err := ensureBPFFS(cfg.Capture.BPFFS); err != nil {
 		d.eveF.Close()

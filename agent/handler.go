@@ -1,9 +1,7 @@
 package agent
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"sync/atomic"
 	"time"
 
@@ -71,24 +69,9 @@ func (d *Daemon) Alert(a *detect.Alert, fr *pipeline.Frame) {
 		extra = append(extra, eve.Field{Key: "vm", Value: vmObjs})
 	}
 	extra = append(extra, eve.Field{Key: "in_iface", Value: fr.Iface}, eve.Field{Key: "alert_id", Value: id})
-	// The writer hands the record to the file and keeps it for followers;
-	// the lock pairs this alert with its line.
-	d.alertMu.Lock()
-	defer d.alertMu.Unlock()
-	if err := d.alertOut.WriteAlert(a, extra...); err != nil {
+	// Followers (`tapwatch alerts -f`) get the line the file got.
+	publish := func(line []byte) { d.hub.publish(line, names) }
+	if err := d.eveOut.WriteAlertFunc(a, publish, extra...); err != nil {
 		d.log.Warn("write eve alert", "error", err)
-		return
 	}
-	d.hub.publish(bytes.TrimRight(d.alertLine.last, "\n"), names)
-}
-
-// lineTee writes each EVE record through and keeps the last one.
-type lineTee struct {
-	w    io.Writer
-	last []byte
-}
-
-func (t *lineTee) Write(p []byte) (int, error) {
-	t.last = append(t.last[:0], p...)
-	return t.w.Write(p)
 }

@@ -297,6 +297,13 @@ func (w *Writer) appendFlowCounters(b []byte, f *flow.Flow) []byte {
 // valid (call from the engine's emit callback). Suricata logs src/dest as
 // the packet's own source and destination, not the flow's.
 func (w *Writer) WriteAlert(a *detect.Alert, extra ...Field) error {
+	return w.WriteAlertFunc(a, nil, extra...)
+}
+
+// WriteAlertFunc is WriteAlert, then, once the record is written, hands it
+// to sink (without its newline) under the writer's lock, so records reach
+// sink in file order. The slice is only valid during the call.
+func (w *Writer) WriteAlertFunc(a *detect.Alert, sink func(line []byte), extra ...Field) error {
 	var t tuple
 	var ts time.Time
 	var num uint64
@@ -470,7 +477,13 @@ func (w *Writer) WriteAlert(a *detect.Alert, extra ...Field) error {
 	b = appendExtra(b, extra)
 	b = append(b, '}')
 	w.buf = b
-	return w.flush()
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if sink != nil {
+		sink(w.buf[:len(w.buf)-1])
+	}
+	return nil
 }
 
 // appendTunnel writes Suricata's "tunnel" object of a packet decoded from

@@ -309,3 +309,25 @@ func TestFlowIDFitsInADouble(t *testing.T) {
 		t.Errorf("FlowID(%x) = %d", id, got)
 	}
 }
+
+// WriteAlertFunc hands the sink exactly the record the file got, and the
+// alert counts for the flow record like any other.
+func TestWriteAlertFunc(t *testing.T) {
+	a := testAlert()
+	var buf bytes.Buffer
+	w := NewWriter(&buf, Options{Location: time.UTC})
+	var got []byte
+	if err := w.WriteAlertFunc(a, func(line []byte) { got = append(got, line...) }); err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimSuffix(buf.String(), "\n"); string(got) != want || want == "" {
+		t.Fatalf("sink got %q, file got %q", got, buf.String())
+	}
+	buf.Reset()
+	if err := w.WriteFlow(a.Flow, "timeout"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"alerted":true`) {
+		t.Errorf("flow of an alert written through WriteAlertFunc: %s", buf.String())
+	}
+}
