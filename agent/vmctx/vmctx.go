@@ -79,6 +79,17 @@ func (x *Index) Replace(nics []NIC) {
 		delete(x.gone, mac)
 	}
 	x.mu.Unlock()
+	// A tap name is reused (libvirt's vnetN counter restarts, a fixed
+	// <target dev>): what an earlier VM sent on it is not the new one's.
+	old := x.cur.Load().byTap
+	x.fmu.Lock()
+	for tap := range x.foreign {
+		now, was := ix.byTap[tap], old[tap]
+		if now == nil || was == nil || now.VMUUID != was.VMUUID {
+			delete(x.foreign, tap)
+		}
+	}
+	x.fmu.Unlock()
 	x.cur.Store(ix)
 }
 

@@ -182,3 +182,21 @@ func TestForeignMACsPerTap(t *testing.T) {
 		t.Fatalf("100 random MACs: %d kept with %d frames, want %d kept and every frame counted", len(got), frames, maxForeign)
 	}
 }
+
+// A tap name reused by another VM starts with no foreign MACs; one whose VM
+// stays keeps them across inventory refreshes.
+func TestForeignMACsForgetReusedTap(t *testing.T) {
+	x := testIndex()
+	x.Inspect("twtap-web", ipv4Frame(macBad, netip.MustParseAddr("10.77.0.10")))
+	x.Inspect("twtap-db", ipv4Frame(macBad, netip.MustParseAddr("10.77.0.20")))
+	x.Replace([]NIC{
+		{VMName: "web", VMUUID: "u-web", MAC: macWeb, Tap: "twtap-web", Bridge: "twbr0"},
+		{VMName: "db2", VMUUID: "u-db2", MAC: macDB, Tap: "twtap-db", Bridge: "twbr0"},
+	})
+	if got := x.ForeignMACs("twtap-web"); len(got) != 1 {
+		t.Errorf("web kept its tap: foreign MACs %+v, want the one seen", got)
+	}
+	if got := x.ForeignMACs("twtap-db"); len(got) != 0 {
+		t.Errorf("twtap-db now belongs to db2: inherited %+v", got)
+	}
+}
