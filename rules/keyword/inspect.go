@@ -58,16 +58,21 @@ func Inspect(ops []Op, buf []byte, sc *Scratch) bool {
 	return ok
 }
 
-// memoizable reports whether every op's outcome depends only on the
-// buffer and the cursor it starts from (Scratch.failFrom).
+// memoizable reports whether the failure memo (Scratch.failFrom) can
+// serve ops: every op's outcome depends only on the buffer and the cursor
+// it starts from, and some op after the first (which is entered once) is
+// a monotone content, the only kind the memo records.
 func memoizable(ops []Op) bool {
+	useful := false
 	for k := range ops {
 		switch ops[k].Kind {
 		case OpByteExtract, OpBase64Decode, OpBase64Data:
 			return false
+		case OpContent:
+			useful = useful || k > 0 && monotone(&ops[k])
 		}
 	}
-	return true
+	return useful
 }
 
 // monotone reports whether content op o fails from every cursor after one
