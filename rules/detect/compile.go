@@ -387,7 +387,9 @@ func compileSig(r *rules.Rule, classes rules.Classes, bits map[string]int, e *En
 	if _, _, b, ok := s.FastPatternBytes(); ok {
 		c.fpBuf = int(b)
 	}
-	c.ipOnly = len(s.Ops) == 0 && len(s.Packet) == 0 && len(s.StreamSize) == 0 && !s.Flow.Set && s.AppProto == "" &&
+	// Not IP-only with flowint either: Suricata does not count the keyword
+	// among the IP-only ones, and a counter must see every packet.
+	c.ipOnly = len(s.Ops) == 0 && len(s.Packet) == 0 && len(s.StreamSize) == 0 && len(s.Flowints) == 0 && !s.Flow.Set && s.AppProto == "" &&
 		r.SrcPorts.IsAny() && r.DstPorts.IsAny() && !c.pktOnly && !c.streamOnly
 	for _, fb := range s.Flowbits {
 		if fb.IsCheck() {

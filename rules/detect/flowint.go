@@ -146,8 +146,6 @@ func (w *Worker) flowintPost(s *keyword.Sig, fs *flowState) {
 
 // indexFlowints numbers the flowint names of sigs (variables and targets
 // share one namespace, as in Suricata) into their ops' Idx and TargetIdx.
-// A rule with flowint is never IP-only: Suricata does not count the
-// keyword among the IP-only ones, and a counter must see every packet.
 func indexFlowints(sigs []*csig) {
 	names := map[string]int{}
 	num := func(n string) int {
@@ -163,7 +161,6 @@ func indexFlowints(sigs []*csig) {
 		if len(ops) == 0 {
 			continue
 		}
-		c.ipOnly = false
 		for i := range ops {
 			ops[i].Idx = num(ops[i].Name)
 			ops[i].TargetIdx = -1

@@ -25,12 +25,6 @@ type streamScan struct {
 	ends []int32  // ...and the end, in buf, of the region each was found in
 }
 
-// srecCand records a stream prefilter hit and makes it a candidate.
-func (w *Worker) srecCand(id uint32) {
-	w.srec = append(w.srec, id)
-	w.addCand(id)
-}
-
 // scanStream prefilters the stream window sbuf, whose first sold bytes
 // were delivered before, with m, whose longest pattern is maxLen bytes.
 func (w *Worker) scanStream(c *streamScan, m *mpm.Matcher, maxLen int, sbuf []byte, sold int) {
@@ -55,12 +49,13 @@ func (w *Worker) scanStream(c *streamScan, m *mpm.Matcher, maxLen int, sbuf []by
 		}
 		from = sold - (maxLen - 1)
 	}
-	c.ids, c.ends = c.ids[:ncarry], c.ends[:ncarry]
-	w.srec = w.srec[:0]
-	m.Scan(sbuf[from:], &w.msc, w.onSRec)
+	// The hits are recorded into c.ids (recCand), each found in a region
+	// ending at the window's end.
+	w.rec, c.ends = c.ids[:ncarry], c.ends[:ncarry]
+	m.Scan(sbuf[from:], &w.msc, w.onRec)
+	c.ids = w.rec
 	end := int32(len(sbuf))
-	for _, id := range w.srec {
-		c.ids = append(c.ids, id)
+	for len(c.ends) < len(c.ids) {
 		c.ends = append(c.ends, end)
 	}
 	// Keep the tail the next window's old part can cover.

@@ -38,7 +38,7 @@ func TestScanStreamSuperset(t *testing.T) {
 		e := &Engine{streamBack: back}
 		w := &Worker{e: e, stamp: make([]uint32, npat)}
 		w.onHit = w.addCand
-		w.onSRec = w.srecCand
+		w.onRec = w.recCand
 		var c streamScan
 		var win []byte // the stream's window: delivered bytes
 		for chunk := 0; chunk < 60; chunk++ {

@@ -85,7 +85,6 @@ func (w *Worker) scanTxBuf(b int, m *mpm.Matcher, maxLen int, buf []byte) {
 	}
 	if w.txScan == nil {
 		w.txScan = make([]txScan, keyword.NumBuffers+len(bufAliases))
-		w.onRec = w.recCand
 	}
 	c := &w.txScan[b]
 	if c.m == m && len(c.data) > 0 {

@@ -61,11 +61,10 @@ type Worker struct {
 	onHit     func(uint32)
 	// transaction buffer prefilter cache (txscan.go)
 	txScan []txScan
-	rec    []uint32
-	onRec  func(uint32)
-	// stream prefilter scratch (streamscan.go)
-	srec   []uint32
-	onSRec func(uint32)
+	// rec collects the ids a recorded scan reports (recCand), for the
+	// transaction and stream prefilter caches.
+	rec   []uint32
+	onRec func(uint32)
 
 	// xbitPkt and xbitZone are what the last matchCommon of a rule with
 	// xbits saw: postMatch, which always follows that call for the same
@@ -106,7 +105,7 @@ func (e *Engine) NewWorker() *Worker {
 		hits:  make([]hit, 0, 16),
 	}
 	w.onHit = w.addCand
-	w.onSRec = w.srecCand
+	w.onRec = w.recCand
 	return w
 }
 
@@ -186,8 +185,8 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 	if p.IPVersion == 0 {
 		return VerdictPass
 	}
-	if !p.Timestamp.IsZero() && p.Timestamp.Sub(w.lastExpire) >= expireEvery {
-		w.expire(p.Timestamp, emit)
+	if !p.Timestamp.IsZero() {
+		w.Tick(p.Timestamp, emit)
 	}
 	f, dir := w.table.Lookup(p, zone)
 	w.last = f
@@ -525,10 +524,7 @@ func (w *Worker) matchCommon(c *csig, p *decode.Packet, f *flow.Flow, fs *flowSt
 				return false
 			}
 		} else {
-			if s.Flow.ToServer && dir != flow.ToServer {
-				return false
-			}
-			if s.Flow.ToClient && dir != flow.ToClient {
+			if !c.allowsDir(dir) {
 				return false
 			}
 			est := f.Established()
