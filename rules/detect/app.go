@@ -181,7 +181,7 @@ func (w *Worker) InspectTx(p *decode.Packet, f *flow.Flow, dir flow.Dir, tx *TxB
 			}
 			fs.txAlerted[k] = struct{}{}
 		}
-		w.postMatch(c, f)
+		w.postMatch(c, p, f, fs)
 		if !w.thresholdOK(c, p) {
 			continue
 		}

@@ -83,7 +83,7 @@ func (w *Worker) flushStream(f *flow.Flow, fs *flowState, dir flow.Dir, drain bo
 			if !ok || !st {
 				continue
 			}
-			w.postMatch(c, f)
+			w.postMatch(c, p, f, fs)
 			if c.sig.NoAlert && c.action != ActionPass && c.action != ActionDrop {
 				continue
 			}

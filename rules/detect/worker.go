@@ -66,11 +66,6 @@ type Worker struct {
 	rec   []uint32
 	onRec func(uint32)
 
-	// xbitPkt and xbitZone are what the last matchCommon of a rule with
-	// xbits saw: postMatch, which always follows that call for the same
-	// rule and packet, acts on them (xbits.go).
-	xbitPkt    *decode.Packet
-	xbitZone   uint32
 	fintDrops  uint64 // flowint changes dropped under flowintsMax (flowint.go)
 	stats      Stats
 	lastExpire time.Time
@@ -248,7 +243,7 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 		if !ok {
 			continue
 		}
-		w.postMatch(c, f)
+		w.postMatch(c, p, f, fs)
 		if c.sig.NoAlert && c.action != ActionPass && c.action != ActionDrop {
 			continue
 		}
@@ -418,17 +413,17 @@ func (w *Worker) finish(p *decode.Packet, f *flow.Flow, fs *flowState, dir flow.
 	return verdict
 }
 
-// postMatch runs the flowbit, flowint and xbit actions of a matched rule,
-// in rule order.
-func (w *Worker) postMatch(c *csig, f *flow.Flow) {
+// postMatch runs the flowbit, flowint and xbit actions of rule c, which
+// matched p of flow f (with state fs).
+func (w *Worker) postMatch(c *csig, p *decode.Packet, f *flow.Flow, fs *flowState) {
 	if len(c.sig.Xbits) > 0 {
-		w.xbitsPost(c.sig) // xbits.go
+		w.xbitsPost(c.sig, p, f) // xbits.go
 	}
 	if f == nil {
 		return
 	}
 	if len(c.sig.Flowints) > 0 {
-		w.flowintPost(c.sig, flowStateOf(f)) // flowint.go
+		w.flowintPost(c.sig, fs) // flowint.go
 	}
 	for _, fb := range c.sig.Flowbits {
 		for _, i := range fb.Idx {

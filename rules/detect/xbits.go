@@ -49,13 +49,9 @@ type xbitState struct {
 	evicted uint64   // bits dropped to make room under xbitsMax
 }
 
-// xbitsMatch evaluates s's xbits conditions on p and remembers p for the
-// actions postMatch runs if the whole rule matches.
+// xbitsMatch evaluates s's xbits conditions on p.
 func (w *Worker) xbitsMatch(s *keyword.Sig, p *decode.Packet, f *flow.Flow) bool {
-	w.xbitPkt, w.xbitZone = p, 0
-	if f != nil {
-		w.xbitZone = f.Key.Zone
-	}
+	zone := zoneOf(f)
 	h := w.e.hosts
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -66,27 +62,23 @@ func (w *Worker) xbitsMatch(s *keyword.Sig, p *decode.Packet, f *flow.Flow) bool
 		if !op.IsCheck() {
 			continue
 		}
-		if x.isSet(xbitKeyOf(op, p, w.xbitZone), now) != (op.Cmd == keyword.FbIsSet) {
+		if x.isSet(xbitKeyOf(op, p, zone), now) != (op.Cmd == keyword.FbIsSet) {
 			return false
 		}
 	}
 	return true
 }
 
-// xbitsPost runs s's xbits actions, in rule order, on the packet its
-// xbitsMatch saw.
-func (w *Worker) xbitsPost(s *keyword.Sig) {
-	p := w.xbitPkt
-	if p == nil {
-		return
-	}
+// xbitsPost runs s's xbits actions, in rule order, for p of flow f.
+func (w *Worker) xbitsPost(s *keyword.Sig, p *decode.Packet, f *flow.Flow) {
+	zone := zoneOf(f)
 	h := w.e.hosts
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	x := &h.xbits
 	now := p.Timestamp
 	for _, op := range s.Xbits {
-		k := xbitKeyOf(op, p, w.xbitZone)
+		k := xbitKeyOf(op, p, zone)
 		exp := now.Add(time.Duration(op.Expire) * time.Second)
 		switch op.Cmd {
 		case keyword.FbSet:
@@ -180,4 +172,12 @@ func (h *xbitHeap) Pop() any {
 	old[len(old)-1] = nil
 	*h = old[:len(old)-1]
 	return e
+}
+
+// zoneOf is f's zone, or 0 for a packet without a flow.
+func zoneOf(f *flow.Flow) uint32 {
+	if f == nil {
+		return 0
+	}
+	return f.Key.Zone
 }
