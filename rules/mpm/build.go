@@ -209,7 +209,7 @@ func build(raw []rawPattern) *Matcher {
 		b := m.data[p.off : p.off+p.n]
 		switch {
 		case len(b) >= gramLen+stride-1:
-			if stride > 1 && poor < maxPoor && poorWindow(b, stride) && (bestPairCost(b) <= goodPair || runWindow(b, stride)) {
+			if stride > 1 && poor < maxPoor && everyRun(b, stride, isPoor) && (bestPairCost(b) <= goodPair || everyRun(b, stride, isRun)) {
 				// Every run of stride 4-byte anchors of this pattern has
 				// one that traffic is full of (a NUL run, "\r\nAU"...):
 				// a rare 2-byte anchor, or one starting a rare window
@@ -297,7 +297,7 @@ func (m *Matcher) buildShortFilters() {
 			t.screen[v>>5] |= uint64(c) << (v & 31 * 2)
 		}
 	}
-	logBits := min(max(bits.Len(uint(max(len(windows), 1)*16-1)), 9), 21)
+	logBits := bitmapLog(len(windows))
 	t.ext = make([]uint64, 1<<logBits/64)
 	t.ext2 = make([]uint64, 1<<logBits/64)
 	t.extShift = uint(32 - logBits)
@@ -328,7 +328,7 @@ func (t *table) buildScreens() {
 		h := e.gram * hashMul >> t.shift
 		t.anyWin[h>>6] |= 1 << (h & 63)
 	}
-	logBits := min(max(bits.Len(uint(max(len(pairs), 1)*16-1)), 9), 21)
+	logBits := bitmapLog(len(pairs))
 	t.next = make([]uint64, 1<<logBits/64)
 	t.nextShift = uint(64 - logBits)
 	for _, k := range pairs {
@@ -501,13 +501,13 @@ func gramCost(g []byte) int {
 // often: two NULs or 0xff plus anything, CRLF plus letters.
 const poorGram = 26
 
-// poorWindow reports whether every run of stride consecutive 4-byte
-// anchors of b includes a poor one.
-func poorWindow(b []byte, stride int) bool {
+// everyRun reports whether every run of stride consecutive 4-byte anchors
+// of b includes one that bad holds for.
+func everyRun(b []byte, stride int, bad func(g []byte) bool) bool {
 	for i := 0; i+gramLen+stride-1 <= len(b); i++ {
 		ok := true
 		for j := i; j < i+stride && ok; j++ {
-			ok = gramCost(b[j:j+gramLen]) < poorGram
+			ok = !bad(b[j : j+gramLen])
 		}
 		if ok {
 			return false
@@ -515,6 +515,9 @@ func poorWindow(b []byte, stride int) bool {
 	}
 	return true
 }
+
+// isPoor reports whether 4-byte anchor g is expected to fire often.
+func isPoor(g []byte) bool { return gramCost(g) >= poorGram }
 
 // Window returns the n-byte substring of p made of the bytes rarest in
 // traffic, or p when it is no longer. Prefilters that only propose
@@ -539,22 +542,11 @@ func Window(p []byte, n int) []byte {
 	return p[best : best+n]
 }
 
-// runWindow reports whether every run of stride consecutive 4-byte
-// anchors of b includes one byte repeated four times (NUL padding, a NOP
-// sled, "AAAA"): confirmed at every position of such a run in traffic,
-// it costs more than any pair whose window screens it (table.screen).
-func runWindow(b []byte, stride int) bool {
-	for i := 0; i+gramLen+stride-1 <= len(b); i++ {
-		ok := true
-		for j := i; j < i+stride && ok; j++ {
-			ok = !(b[j] == b[j+1] && b[j] == b[j+2] && b[j] == b[j+3])
-		}
-		if ok {
-			return false
-		}
-	}
-	return true
-}
+// isRun reports whether 4-byte anchor g is one byte repeated (NUL
+// padding, a NOP sled, "AAAA"): confirmed at every position of such a run
+// in traffic, it costs more than any pair whose window screens it
+// (table.screen).
+func isRun(g []byte) bool { return g[0] == g[1] && g[0] == g[2] && g[0] == g[3] }
 
 // bestPairCost is the gramCost of b's rarest 2-byte anchor.
 func bestPairCost(b []byte) int {
@@ -570,9 +562,9 @@ func bestPairCost(b []byte) int {
 // (letters and digits are not, in text protocols).
 const goodPair = 7
 
-// maxPoor bounds how many 4+ byte patterns poorWindow moves to the 2-byte
-// filter, beside the maxMoved that chooseStride may move, so the 2-byte
-// bitmap stays sparse.
+// maxPoor bounds how many 4+ byte patterns with poor anchors (isPoor) are
+// moved to the 2-byte filter, beside the maxMoved that chooseStride may
+// move, so the 2-byte bitmap stays sparse.
 const maxPoor = 512
 
 // byteCost is a rough guess of how common a (lowered) byte is in network
@@ -602,6 +594,10 @@ func byteCost(c byte) int {
 	return 1
 }
 
+// bitmapLog is the log2 size in bits of a hashed bitmap for n keys: ~16
+// bits a key (a few percent false positives), 512 bits to 256 KiB.
+func bitmapLog(n int) int { return min(max(bits.Len(uint(max(n, 1)*16-1)), 9), 21) }
+
 // newTable sizes the bitmap at ~16 bits per distinct anchor (a few percent
 // false positives on random data) capped at 256 KiB, and the bucket index
 // at ~2 slots per anchor.
@@ -614,7 +610,7 @@ func newTable(ents []entry, width int) table {
 		distinct[e.gram] = struct{}{}
 	}
 	d := len(distinct)
-	logBits := min(max(bits.Len(uint(d*16-1)), 9), 21)
+	logBits := bitmapLog(d)
 	logBuckets := min(max(bits.Len(uint(d*2-1)), 4), logBits)
 	t := table{
 		width:       width,
