@@ -118,11 +118,6 @@ func (s *Sig) parseByteOpts(b *ByteOp, opts []string, kw string) error {
 	return nil
 }
 
-// extract reads b.Bytes at pos of buf.
-func (b *ByteOp) extract(buf []byte, pos int) (uint64, int, bool) {
-	return b.extractN(buf, pos, b.Bytes)
-}
-
 // extractN reads n bytes at pos of buf and returns the value and how many
 // bytes it took. With string it reads the number written there as
 // Suricata does (strtoull on those n bytes, or up to the end of buf when n
@@ -167,7 +162,7 @@ func (b *ByteOp) extractN(buf []byte, pos, n int) (uint64, int, bool) {
 // value overflows 64 bits.
 func strtoull(d []byte, base int) (uint64, int, bool) {
 	i := 0
-	for i < len(d) && isCSpace(d[i]) {
+	for i < len(d) && isWS(d[i]) { // the C locale's white space
 		i++
 	}
 	neg := false
@@ -176,7 +171,7 @@ func strtoull(d []byte, base int) (uint64, int, bool) {
 		i++
 	}
 	if (base == 0 || base == 16) && i+1 < len(d) && d[i] == '0' && d[i+1]|0x20 == 'x' {
-		if _, hex := digit(at(d, i+2), 16); !hex {
+		if i+2 >= len(d) || !isHex(d[i+2]) {
 			// "0x" without a hex digit after it: C reads the 0 alone.
 			return 0, i + 1, true
 		}
@@ -208,19 +203,6 @@ func strtoull(d []byte, base int) (uint64, int, bool) {
 		v = -v
 	}
 	return v, i, true
-}
-
-// at returns d[i], or 0 past its end.
-func at(d []byte, i int) byte {
-	if i < len(d) {
-		return d[i]
-	}
-	return 0
-}
-
-// isCSpace reports whether c is white space in the C locale.
-func isCSpace(c byte) bool {
-	return c == ' ' || (c >= '\t' && c <= '\r')
 }
 
 func splitArgs(arg string) []string {

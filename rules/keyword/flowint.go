@@ -3,6 +3,7 @@ package keyword
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -82,30 +83,12 @@ func ParseFlowint(arg string) (FlowintOp, error) {
 		return op, fmt.Errorf("%q: want <name>,<modifier>[,<value>]: a name of 2 or more letters, digits, '_', '.' or '/' starting with a letter; a modifier of =, +, -, ==, !=, <, <=, >, >=, isset, notset or isnotset; a value from 0 to 4294967295 or another flowint's name", arg)
 	}
 	op.Name = m[1]
-	switch m[2] {
-	case "=":
-		op.Mod = FiSet
-	case "+":
-		op.Mod = FiAdd
-	case "-":
-		op.Mod = FiSub
-	case "==":
-		op.Mod = FiEq
-	case "!=":
-		op.Mod = FiNe
-	case "<":
-		op.Mod = FiLt
-	case "<=":
-		op.Mod = FiLe
-	case ">":
-		op.Mod = FiGt
-	case ">=":
-		op.Mod = FiGe
-	case "isset":
-		op.Mod = FiIsSet
-	case "notset", "isnotset":
-		op.Mod = FiNotSet
+	mod := m[2]
+	if mod == "isnotset" {
+		mod = "notset"
 	}
+	op.Mod = FlowintMod(slices.Index(flowintModNames[:], mod)) // the pattern admits only these
+
 	if op.Mod == FiIsSet || op.Mod == FiNotSet {
 		return op, nil
 	}

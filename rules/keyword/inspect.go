@@ -172,8 +172,8 @@ func inspect(ops []Op, i int, buf []byte, cursor int, sc *Scratch) int {
 		return inspect(ops, i+1, buf, int(nc), sc)
 	case OpByteExtract:
 		b := o.Byte
-		pos, _ := b.where(cursor, sc)
-		v, used, ok := b.extract(buf, pos)
+		pos, nb := b.where(cursor, sc)
+		v, used, ok := b.extractN(buf, pos, nb)
 		if !ok {
 			return 0
 		}

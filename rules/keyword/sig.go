@@ -145,7 +145,11 @@ func (s *Sig) Finish() error {
 			continue
 		}
 		if o.FastPattern {
+			// Named by the rule: kept only if it can be prefiltered.
 			best = i
+			if !s.prefilterable(o.Buf) {
+				best = -1
+			}
 			break
 		}
 		if !s.prefilterable(o.Buf) {
@@ -156,9 +160,6 @@ func (s *Sig) Finish() error {
 		}
 	}
 	s.FastPattern = best
-	if best >= 0 && !s.prefilterable(s.Ops[best].Buf) {
-		s.FastPattern = -1
-	}
 	return nil
 }
 

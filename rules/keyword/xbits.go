@@ -45,7 +45,8 @@ func (x XbitOp) IsCheck() bool { return x.Cmd == FbIsSet || x.Cmd == FbIsNotSet 
 // once.
 func ParseXbits(arg string) (op XbitOp, noalert bool, err error) {
 	op.Expire = XbitExpireDefault
-	var haveCmd, haveName, haveTrack, haveExpire bool
+	var cmdName string // the command as written, once read
+	var haveName, haveTrack, haveExpire bool
 	for _, tok := range strings.Split(arg, ",") {
 		tok = strings.TrimSpace(tok)
 		if tok == "" {
@@ -56,7 +57,7 @@ func ParseXbits(arg string) (op XbitOp, noalert bool, err error) {
 			key, val = tok[:i], strings.TrimSpace(tok[i+1:])
 		}
 		switch {
-		case !haveCmd:
+		case cmdName == "":
 			if val != "" {
 				return op, false, fmt.Errorf("command %q takes no value", tok)
 			}
@@ -70,7 +71,7 @@ func ParseXbits(arg string) (op XbitOp, noalert bool, err error) {
 			if op.Cmd, err = parseBitCmd(key); err != nil {
 				return op, false, err
 			}
-			haveCmd = true
+			cmdName = key
 		case !haveName:
 			if val != "" {
 				return op, false, fmt.Errorf("bit name %q contains a blank", tok)
@@ -109,30 +110,14 @@ func ParseXbits(arg string) (op XbitOp, noalert bool, err error) {
 		}
 	}
 	switch {
-	case !haveCmd:
+	case cmdName == "":
 		return op, false, fmt.Errorf("needs a command: set, unset, isset, isnotset, toggle or noalert")
 	case !haveName:
-		return op, false, fmt.Errorf("%q: %s needs a bit name", arg, xbitCmdName(op.Cmd))
+		return op, false, fmt.Errorf("%q: %s needs a bit name", arg, cmdName)
 	case !haveTrack:
 		return op, false, fmt.Errorf("%q needs track ip_src, ip_dst or ip_pair", arg)
 	}
 	return op, false, nil
-}
-
-func xbitCmdName(c FlowbitCmd) string {
-	switch c {
-	case FbSet:
-		return "set"
-	case FbIsSet:
-		return "isset"
-	case FbIsNotSet:
-		return "isnotset"
-	case FbUnset:
-		return "unset"
-	case FbToggle:
-		return "toggle"
-	}
-	return fmt.Sprintf("command %d", c)
 }
 
 func init() {
