@@ -119,3 +119,28 @@ func (d *Decoder) decodeICMPv6(b []byte, p *Packet) {
 	}
 	p.Payload = b[icmpHeaderLen:]
 }
+
+// FindTCPOption walks TCP options opts (Packet.TCPOpts) and returns the
+// first option, kind and length bytes included, that match accepts. The
+// walk stops at End of Option List and at a malformed length, as stacks
+// do, so nothing after either is found.
+func FindTCPOption(opts []byte, match func(kind byte, opt []byte) bool) ([]byte, bool) {
+	for len(opts) > 0 {
+		switch opts[0] {
+		case 0: // end of option list
+			return nil, false
+		case 1: // no-op
+			opts = opts[1:]
+			continue
+		}
+		if len(opts) < 2 || opts[1] < 2 || int(opts[1]) > len(opts) {
+			return nil, false
+		}
+		opt := opts[:opts[1]]
+		if match(opt[0], opt) {
+			return opt, true
+		}
+		opts = opts[len(opt):]
+	}
+	return nil, false
+}

@@ -19,27 +19,11 @@ func (m tcpMSSMatch) Match(p *decode.Packet) bool {
 	if !p.IsTCP() {
 		return false
 	}
-	o := p.TCPOpts
-	for i := 0; i < len(o); {
-		switch o[i] {
-		case 0: // end of option list
-			return false
-		case 1: // no-op
-			i++
-			continue
-		}
-		if i+1 >= len(o) || o[i+1] < 2 || i+int(o[i+1]) > len(o) {
-			return false
-		}
-		if o[i] == tcpOptMSS {
-			if o[i+1] != 4 {
-				return false
-			}
-			return m.cmp.Match(uint64(o[i+2])<<8 | uint64(o[i+3]))
-		}
-		i += int(o[i+1])
+	o, ok := decode.FindTCPOption(p.TCPOpts, func(kind byte, _ []byte) bool { return kind == tcpOptMSS })
+	if !ok || len(o) != 4 {
+		return false
 	}
-	return false
+	return m.cmp.Match(uint64(o[2])<<8 | uint64(o[3]))
 }
 
 func init() {

@@ -172,25 +172,10 @@ func (s *Session) synAckMatches(ack uint32, client *half) bool {
 // hasFastOpen reports whether TCP options opts hold the Fast Open option
 // (kind 34, or the experimental kind 254 with magic 0xF989).
 func hasFastOpen(opts []byte) bool {
-	for len(opts) > 0 {
-		kind := opts[0]
-		if kind == 0 {
-			return false
-		}
-		if kind == 1 {
-			opts = opts[1:]
-			continue
-		}
-		if len(opts) < 2 || opts[1] < 2 || int(opts[1]) > len(opts) {
-			return false
-		}
-		n := int(opts[1])
-		if kind == 34 || kind == 254 && n >= 4 && opts[2] == 0xf9 && opts[3] == 0x89 {
-			return true
-		}
-		opts = opts[n:]
-	}
-	return false
+	_, ok := decode.FindTCPOption(opts, func(kind byte, o []byte) bool {
+		return kind == 34 || kind == 254 && len(o) >= 4 && o[2] == 0xf9 && o[3] == 0x89
+	})
+	return ok
 }
 
 func (s *Session) setEstablished() {
