@@ -37,21 +37,6 @@ func (k NameKind) String() string {
 	return ""
 }
 
-// ServerSide reports whether the server revealed names of this kind.
-func (k NameKind) ServerSide() bool {
-	return k == NameHTTPServer || k == NameTLSCert || k == NameSSHServer
-}
-
-// ParseNameKind is the inverse of NameKind.String.
-func ParseNameKind(s string) (NameKind, bool) {
-	for k := NameKind(1); k < numNameKinds; k++ {
-		if nameKinds[k] == s {
-			return k, true
-		}
-	}
-	return 0, false
-}
-
 // Bounds of one flow's Names: a hostile flow (a client cycling through
 // user agents, a resolver asking for thousands of names on one 5-tuple)
 // must not grow the flow's memory, and a profile needs a few examples, not

@@ -127,9 +127,11 @@ func (d *decoders) decompress(c coding, in []byte, limit, busy int) (out []byte,
 		}
 		panic("http: no free decompression buffer")
 	}
-	keep := func(slot int, out []byte) {
-		d.out[slot] = out[:0] // the storage, grown or not, stays the slot's
-		if len(out) > len(best) {
+	// keep gives slot back its storage, grown or not, and makes out the
+	// best so far when it is credible and longer.
+	keep := func(slot int, out []byte, credible bool) {
+		d.out[slot] = out[:0]
+		if credible && len(out) > len(best) {
 			best, bestSlot = out, slot
 		}
 	}
@@ -139,12 +141,12 @@ func (d *decoders) decompress(c coding, in []byte, limit, busy int) (out []byte,
 		if body, ok := gzipPayload(in); ok {
 			i := next()
 			out, _, _ := d.inflateRaw(body, d.out[i], limit)
-			keep(i, out)
+			keep(i, out, true)
 		}
 		if len(best) == 0 && len(in) > 10 {
 			i := next()
 			out, _, _ := d.inflateRaw(in[10:], d.out[i], limit)
-			keep(i, out)
+			keep(i, out, true)
 		}
 		if len(best) > 0 {
 			return best, bestSlot, true
@@ -152,21 +154,15 @@ func (d *decoders) decompress(c coding, in []byte, limit, busy int) (out []byte,
 	}
 	// A zlib header carries its own check bits.
 	i := next()
-	if out, clean, _ := d.inflateZlib(in, d.out[i], limit); clean || len(out) >= len(in)/2 {
-		keep(i, out)
-	} else {
-		d.out[i] = out[:0]
-	}
+	out, clean, _ := d.inflateZlib(in, d.out[i], limit)
+	keep(i, out, clean || len(out) >= len(in)/2)
 	// Raw deflate has no header at all and inflates plain text into
 	// garbage, so only a stream that ends properly and uses up the input
 	// (a gzip trailer at most) is believed.
 	if len(best) == 0 {
 		i := next()
-		if out, clean, left := d.inflateRaw(in, d.out[i], limit); clean && left <= 8 {
-			keep(i, out)
-		} else {
-			d.out[i] = out[:0]
-		}
+		out, clean, left := d.inflateRaw(in, d.out[i], limit)
+		keep(i, out, clean && left <= 8)
 	}
 	if len(best) == 0 {
 		return nil, -1, false
