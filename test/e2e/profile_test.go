@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -139,7 +140,7 @@ func TestAgentOnLabProfile(t *testing.T) {
 		t.Errorf("vms show --json web: %+v", fromJSON)
 	}
 	for i := range fromJSON.Services {
-		if !mapsEqual(fromJSON.Services[i].Names, web.Services[i].Names) {
+		if !maps.EqualFunc(fromJSON.Services[i].Names, web.Services[i].Names, slices.Equal[[]string]) {
 			t.Errorf("vms show --json web, service %d: names %v, the API says %v", i, fromJSON.Services[i].Names, web.Services[i].Names)
 		}
 	}
@@ -151,18 +152,6 @@ func expectName(t *testing.T, what string, svc flowstore.Service, kind, prefix s
 	if !slices.ContainsFunc(svc.Names[kind], func(v string) bool { return strings.HasPrefix(v, prefix) }) {
 		t.Errorf("%s: no %s name starting %q in %v", what, kind, prefix, svc.Names)
 	}
-}
-
-func mapsEqual(a, b flowstore.Names) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if !slices.Equal(v, b[k]) {
-			return false
-		}
-	}
-	return true
 }
 
 // startDaemon runs tapwatchd in process with cfg until the returned stop

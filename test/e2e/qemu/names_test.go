@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/netip"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -17,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
-
 	"github.com/tapwatch/tapwatch/agent/api"
 	"github.com/tapwatch/tapwatch/agent/flowstore"
+	"github.com/tapwatch/tapwatch/rules/proto/dns"
+	"github.com/tapwatch/tapwatch/test/testutil"
 )
 
 // What test/vm/guestsend sends for the names a VM's profile shows (its defaults), and what the
@@ -61,7 +60,12 @@ func startAppPeer(t *testing.T) *appPeer {
 	p := &appPeer{}
 	var pc net.PacketConn
 	var ln net.Listener
-	err := inNetns(peerNetns, func() error {
+	ns, err := testutil.OpenNetns(peerNetns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	err = ns.Do(func() error {
 		var err error
 		if pc, err = net.ListenPacket("udp4", net.JoinHostPort(peerIP, strconv.Itoa(dnsPort))); err != nil {
 			return err
@@ -77,14 +81,15 @@ func startAppPeer(t *testing.T) *appPeer {
 	}
 	go func() {
 		buf := make([]byte, 65535)
+		var m dns.Message
 		for {
 			n, from, err := pc.ReadFrom(buf)
 			if err != nil {
 				return
 			}
-			name, ok := questionName(buf[:n])
-			if !ok {
-				name = fmt.Sprintf("(not a DNS query: %q)", buf[:min(n, 40)])
+			name := fmt.Sprintf("(not a DNS query: %q)", buf[:min(n, 40)])
+			if dns.Parse(buf[:n], &m) == nil && !m.Response && len(m.Queries) > 0 {
+				name = string(m.Queries[0].Name)
 			}
 			p.mu.Lock()
 			p.dns = append(p.dns, appHit{at: time.Now(), sport: uint16(from.(*net.UDPAddr).Port), name: name})
@@ -115,63 +120,6 @@ func (p *appPeer) hits() (dns, http []appHit) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.dns), slices.Clone(p.http)
-}
-
-// inNetns runs fn on an OS thread in network namespace name (sockets it opens stay there). The
-// thread returns to the test's namespace, or is discarded if it cannot.
-func inNetns(name string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		target, err := netns.GetFromName(name)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		ferr := fn()
-		if err := netns.Set(orig); err != nil {
-			// Still locked: the thread ends with this goroutine.
-			errc <- fmt.Errorf("return to the test's namespace: %w", err)
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
-}
-
-// questionName returns the first question name of a DNS query (uncompressed, as a query has it).
-func questionName(b []byte) (string, bool) {
-	if len(b) < 12 || b[2]&0x80 != 0 || b[4] != 0 || b[5] == 0 {
-		return "", false
-	}
-	var labels []string
-	for off := 12; off < len(b); {
-		l := int(b[off])
-		if l == 0 {
-			return strings.Join(labels, "."), len(labels) > 0
-		}
-		if l > 63 || off+1+l > len(b) {
-			return "", false
-		}
-		labels = append(labels, string(b[off+1:off+1+l]))
-		off += 1 + l
-	}
-	return "", false
 }
 
 // clientRow returns the VM's client row for the peer's proto/port with app protocol app.

@@ -49,7 +49,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -86,12 +85,6 @@ const (
 	seqBase   = 20000 // guestsend -sport-base
 	migPort   = 49152
 )
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
-}
 
 // run runs a command, logs it, and returns its combined output; it fails the test on error.
 func run(t *testing.T, timeout time.Duration, name string, args ...string) string {
@@ -402,7 +395,7 @@ func setupQEMU(t *testing.T) *qenv {
 		testutil.SkipOrFail(t, "needs root: libvirtd, QEMU, bridges, network namespaces and eBPF")
 	}
 	testutil.SkipIfShort(t, "the QEMU/libvirt end-to-end test")
-	e := &qenv{root: repoRoot(t)}
+	e := &qenv{root: testutil.RepoRoot(t)}
 	e.vmDir = filepath.Join(e.root, "test", "vm")
 	e.hostSh = filepath.Join(e.vmDir, "host.sh")
 
