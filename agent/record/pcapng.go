@@ -45,7 +45,7 @@ type ngWriter struct {
 	opt []byte
 }
 
-func appendOpt(b []byte, code uint16, v string) []byte {
+func appendOpt[T string | []byte](b []byte, code uint16, v T) []byte {
 	b = le.AppendUint16(b, code)
 	b = le.AppendUint16(b, uint16(len(v)))
 	b = append(b, v...)
@@ -89,10 +89,7 @@ func appendInterfaceDescription(b []byte, iface, vm string) []byte {
 	b = le.AppendUint16(b, 0)
 	b = le.AppendUint32(b, snapLen)
 	b = appendOpt(b, optIfName, iface)
-	b = le.AppendUint16(b, optIfDescr)
-	b = le.AppendUint16(b, uint16(len("vm ")+len(vm)))
-	b = append(append(b, "vm "...), vm...)
-	b = appendPad(b, len("vm ")+len(vm))
+	b = appendOpt(b, optIfDescr, "vm "+vm) // once per segment
 	b = appendOpt(b, optIfTsresol, "\x09")
 	b = appendOpt(b, optEnd, "")
 	return appendBlock(b, start)
@@ -108,10 +105,7 @@ const maxFlowOpts = 4 + (len(flowPrefix)+20+3)&^3 + 4
 func appendFlowOpts(b []byte, flowID uint64) []byte {
 	var num [len(flowPrefix) + 20]byte
 	v := strconv.AppendUint(append(num[:0], flowPrefix...), flowID, 10)
-	b = le.AppendUint16(b, optComment)
-	b = le.AppendUint16(b, uint16(len(v)))
-	b = append(b, v...)
-	b = appendPad(b, len(v))
+	b = appendOpt(b, optComment, v)
 	return appendOpt(b, optEnd, "")
 }
 

@@ -134,9 +134,7 @@ const (
 // item is a packet held in an Alerts-mode ring, or an alert, as the writer
 // handles it.
 type item struct {
-	kind    uint8
 	mode    Mode
-	vm      string
 	iface   string
 	ts      time.Time
 	flowID  uint64

@@ -367,7 +367,7 @@ func (w *writer) handleBatch(b *batch) {
 		}
 		v := w.state(ctls[h.vm])
 		if h.kind == kindAlert {
-			w.alert(v, &item{kind: kindAlert, mode: Mode(h.mode), vm: v.name, ts: time.Unix(0, h.ns).UTC(),
+			w.alert(v, &item{mode: Mode(h.mode), ts: time.Unix(0, h.ns).UTC(),
 				flowID: h.flowID, alertID: string(name)})
 			continue
 		}
@@ -375,7 +375,7 @@ func (w *writer) handleBatch(b *batch) {
 		case All:
 			w.write(v, name, h.ns, h.flowID, data, int(h.origLen))
 		case Alerts:
-			it := item{kind: kindPacket, mode: Alerts, vm: v.name, ts: time.Unix(0, h.ns).UTC(),
+			it := item{mode: Alerts, ts: time.Unix(0, h.ns).UTC(),
 				flowID: h.flowID, origLen: int(h.origLen)}
 			if w.inWindow(v, &it) {
 				w.write(v, name, h.ns, h.flowID, data, it.origLen)
@@ -445,7 +445,7 @@ func (w *writer) dropRing(v *vmState) {
 }
 
 func (w *writer) alert(v *vmState, it *item) {
-	a := alertRec{ID: it.alertID, VM: it.vm, FlowID: it.flowID, TS: it.ts}
+	a := alertRec{ID: it.alertID, VM: v.name, FlowID: it.flowID, TS: it.ts}
 	w.alerts[a.ID] = a
 	w.appendAlert(a)
 	if it.mode != Alerts {
