@@ -25,20 +25,13 @@ func runVMDiff(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "usage: tapwatch vms diff [--since DUR|TIME] [--json] [NAME]")
 		fs.PrintDefaults()
 	}
-	// Flags may come before or after NAME.
-	if fs.Parse(args) != nil {
+	name, extra, ok := parseAroundName(fs, args)
+	if !ok {
 		return 2
 	}
-	var name string
-	if rest := fs.Args(); len(rest) > 0 {
-		name = rest[0]
-		if fs.Parse(rest[1:]) != nil {
-			return 2
-		}
-		if len(fs.Args()) > 0 {
-			fs.Usage()
-			return 2
-		}
+	if len(extra) > 0 {
+		fs.Usage()
+		return 2
 	}
 	t, err := when(*since)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,14 +32,8 @@ func (b *changesBackend) Changes(_ context.Context, vm string, since time.Time) 
 }
 
 func TestVMsDiff(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "s.sock")
 	fb := &changesBackend{}
-	srv, err := api.Listen(sock, "", fb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	defer srv.Shutdown(context.Background())
+	sock := serveBackend(t, fb)
 	var out, errb bytes.Buffer
 	env := &Env{Stdout: &out, Stderr: &errb, Socket: sock}
 	before := time.Now()

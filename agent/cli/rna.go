@@ -81,22 +81,15 @@ func runVMShow(ctx context.Context, env *Env, args []string) int {
 	fs := flag.NewFlagSet("vms show", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if fs.Parse(args) != nil {
+	name, extra, ok := parseAroundName(fs, args)
+	if !ok {
 		return 2
 	}
-	rest := fs.Args()
-	if len(rest) > 1 {
-		// Flags may follow the name too: vms show web --json.
-		if fs.Parse(rest[1:]) != nil {
-			return 2
-		}
-		rest = append(rest[:1], fs.Args()...)
-	}
-	if len(rest) != 1 {
+	if name == "" || len(extra) > 0 {
 		fmt.Fprintln(env.Stderr, "usage: tapwatch vms show [--json] NAME")
 		return 2
 	}
-	p, err := api.NewClient(env.Socket).Profile(ctx, rest[0])
+	p, err := api.NewClient(env.Socket).Profile(ctx, name)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "tapwatch vms show:", err)
 		return 1

@@ -34,14 +34,8 @@ func (b *pcapBackend) Pcap(_ context.Context, q record.Query, w io.Writer) (int,
 
 func TestPcapFilter(t *testing.T) {
 	dir := t.TempDir()
-	sock := filepath.Join(dir, "tw.sock")
 	be := &pcapBackend{}
-	srv, err := api.Listen(sock, "", be)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	defer srv.Shutdown(context.Background())
+	sock := serveBackend(t, be)
 	run := func(args ...string) (int, string) {
 		var stderr bytes.Buffer
 		env := &Env{Stdout: io.Discard, Stderr: &stderr, Socket: sock}

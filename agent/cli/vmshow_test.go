@@ -41,13 +41,7 @@ func TestVMShowNames(t *testing.T) {
 				FirstSeen: t0, LastSeen: t0, Names: flowstore.Names{"dns.query": {"db.lab.example"}, "x.future": {"v"}}},
 		},
 	}}
-	sock := filepath.Join(t.TempDir(), "tw.sock")
-	srv, err := api.Listen(sock, "", be)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	defer srv.Shutdown(context.Background())
+	sock := serveBackend(t, be)
 	run := func(args ...string) (int, string, string) {
 		var stdout, stderr bytes.Buffer
 		env := &Env{Stdout: &stdout, Stderr: &stderr, Socket: sock}
@@ -95,4 +89,18 @@ func TestVMShowNames(t *testing.T) {
 	if code, _, stderr := run(); code != 2 || !strings.Contains(stderr, "usage") {
 		t.Errorf("no name: exit %d %q", code, stderr)
 	}
+}
+
+// serveBackend serves be's API on a socket in a temporary directory until
+// the test ends, and returns the socket's path.
+func serveBackend(t *testing.T, be api.Backend) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "tw.sock")
+	srv, err := api.Listen(sock, "", be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve()
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return sock
 }
