@@ -132,9 +132,9 @@ func (s *Store) serviceNames(ctx context.Context, vm string, svcs []Service) err
 	if len(svcs) == 0 {
 		return nil
 	}
-	idx := map[string]int{}
+	idx := map[serviceKey]int{}
 	for i, v := range svcs {
-		idx[serviceKey(v.Role, v.Proto, v.Port, v.AppProto, v.Peer)] = i
+		idx[serviceKey{v.Role, v.Proto, v.Port, v.AppProto, v.Peer}] = i
 	}
 	for _, q := range []struct {
 		role Role
@@ -167,7 +167,7 @@ func (s *Store) serviceNames(ctx context.Context, vm string, svcs []Service) err
 				rows.Close()
 				return fmt.Errorf("flow store %s: names of %s's services: %w", s.path, vm, err)
 			}
-			if i, ok := idx[serviceKey(q.role, proto, port, app, bytesAddr(peer))]; ok {
+			if i, ok := idx[serviceKey{q.role, proto, port, app, bytesAddr(peer)}]; ok {
 				svcs[i].Names.merge(names, MaxServiceNames)
 			}
 		}
@@ -179,6 +179,12 @@ func (s *Store) serviceNames(ctx context.Context, vm string, svcs []Service) err
 	return nil
 }
 
-func serviceKey(r Role, proto string, port uint16, app string, peer netip.Addr) string {
-	return fmt.Sprintf("%s|%s|%d|%s|%s", r, proto, port, app, peer)
+// serviceKey identifies a service row: names are merged into the row
+// their flows belong to.
+type serviceKey struct {
+	role  Role
+	proto string
+	port  uint16
+	app   string
+	peer  netip.Addr
 }
