@@ -44,18 +44,10 @@ func (w *Worker) appDatagram(p *decode.Packet, f *flow.Flow, fs *flowState, dir 
 	if st.proto != "dns" {
 		return VerdictPass
 	}
-	if !w.e.dnsEnabled {
-		// No rule needs DNS: parse queries only, for the flow's names,
-		// until it holds as many as it keeps (SetRecordNames).
-		if w.app.names && dnsIsQuery(p.Payload) && !f.Names.Full(flow.NameDNSQuery) {
-			m := &w.app.dnsMsg
-			_ = dns.Parse(p.Payload, m)
-			dnsNames(f, m)
-		}
+	// With no rule needing DNS, only queries are parsed, for the flow's
+	// names, until it holds as many as it keeps (SetRecordNames).
+	if !w.e.dnsEnabled && !(w.app.names && dnsIsQuery(p.Payload) && !f.Names.Full(flow.NameDNSQuery)) {
 		return VerdictPass
-	}
-	if st.dns == nil {
-		st.dns = &dnsFlow{}
 	}
 	m := &w.app.dnsMsg
 	// A malformed message still yields what was read before the fault,
@@ -63,6 +55,12 @@ func (w *Worker) appDatagram(p *decode.Packet, f *flow.Flow, fs *flowState, dir 
 	_ = dns.Parse(p.Payload, m)
 	if w.app.names {
 		dnsNames(f, m)
+	}
+	if !w.e.dnsEnabled {
+		return VerdictPass
+	}
+	if st.dns == nil {
+		st.dns = &dnsFlow{}
 	}
 	return w.dnsInspect(p, f, st.dns, dir, m, emit)
 }

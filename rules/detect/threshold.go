@@ -48,7 +48,7 @@ func (w *Worker) count(c *csig, t *keyword.Threshold, p *decode.Packet, filter b
 
 func (h *hostState) count(c *csig, t *keyword.Threshold, p *decode.Packet, filter bool) bool {
 	k := threshKey{gid: c.gid, sid: c.sid, filter: filter}
-	k.a, k.b = tracked(p, t.Track == keyword.TrackSrc, t.Track == keyword.TrackDst, t.Track == keyword.TrackBoth)
+	k.a, k.b = tracked(p, t.Track)
 	now := p.Timestamp
 	win := time.Duration(t.Seconds) * time.Second
 	st, ok := h.thresh[k]
@@ -113,14 +113,14 @@ func (h *hostState) count(c *csig, t *keyword.Threshold, p *decode.Packet, filte
 
 // tracked returns the address(es) per-host state is kept under for p: its
 // source, its destination, or the pair in a fixed order so both directions
-// share it (b is invalid unless pair).
-func tracked(p *decode.Packet, src, dst, pair bool) (a, b netip.Addr) {
-	switch {
-	case src:
+// share it (b is invalid unless TrackBoth).
+func tracked(p *decode.Packet, t keyword.Track) (a, b netip.Addr) {
+	switch t {
+	case keyword.TrackSrc:
 		return p.SrcIP, netip.Addr{}
-	case dst:
+	case keyword.TrackDst:
 		return p.DstIP, netip.Addr{}
-	case pair:
+	case keyword.TrackBoth:
 		a, b = p.SrcIP, p.DstIP
 		if b.Less(a) {
 			a, b = b, a

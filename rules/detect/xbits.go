@@ -97,7 +97,7 @@ func (w *Worker) xbitsPost(s *keyword.Sig, p *decode.Packet, f *flow.Flow) {
 
 func xbitKeyOf(op keyword.XbitOp, p *decode.Packet, zone uint32) xbitKey {
 	k := xbitKey{name: op.Name, zone: zone}
-	k.a, k.b = tracked(p, op.Track == keyword.XbitSrc, op.Track == keyword.XbitDst, op.Track == keyword.XbitPair)
+	k.a, k.b = tracked(p, op.Track)
 	if op.Track == keyword.XbitPair && !k.b.IsValid() {
 		// Keep pair keys apart from host keys even without addresses.
 		k.b = netip.IPv6Unspecified()

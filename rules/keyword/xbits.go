@@ -6,17 +6,18 @@ import (
 	"strings"
 )
 
-// XbitTrack is what an xbit is kept on.
-type XbitTrack uint8
+// XbitTrack is what an xbit is kept on: the addresses thresholds count
+// by too.
+type XbitTrack = Track
 
 // xbits trackers. ip_src and ip_dst name one host (Suricata's host bits:
 // a bit set with track ip_src on a host is seen by track ip_dst on the
 // same host); ip_pair the two addresses of the packet in either order
 // (Suricata's IP-pair bits, a namespace of their own).
 const (
-	XbitSrc XbitTrack = iota
-	XbitDst
-	XbitPair
+	XbitSrc  = TrackSrc
+	XbitDst  = TrackDst
+	XbitPair = TrackBoth
 )
 
 // XbitExpireDefault is how many seconds a bit lives when the rule gives no
