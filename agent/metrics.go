@@ -20,7 +20,7 @@ type collector struct {
 	d *Daemon
 
 	hookPackets, vmAlerts, frames, bytes, malformed, alerts, detectSecs,
-	rulesLoaded, rulesFailed, attachLatency, followerDrops *prometheus.Desc
+	rulesLoaded, rulesFailed, attachLatency, followerDrops, stateDrops *prometheus.Desc
 }
 
 func newCollector(d *Daemon) *collector {
@@ -39,6 +39,7 @@ func newCollector(d *Daemon) *collector {
 		rulesFailed:   ns("rules_failed", "Rules skipped at the last load."),
 		attachLatency: ns("hook_attach_latency_seconds", "Time from an interface being reported to its hooks being attached (last, max).", "stat"),
 		followerDrops: ns("alert_follower_dropped_total", "Alert lines a slow `tapwatch alerts -f` follower lost."),
+		stateDrops:    ns("detect_state_dropped_total", "Detection state the running engine dropped at its caps (threshold counters, xbits, flowint changes); rules relying on it may miss.", "table"),
 	}
 }
 
@@ -81,6 +82,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.malformed, float64(n), r)
 	}
 	counter(c.detectSecs, ps.DetectTime.Seconds())
+	counter(c.stateDrops, float64(ps.StateDrops.Thresholds), "threshold")
+	counter(c.stateDrops, float64(ps.StateDrops.Xbits), "xbits")
+	counter(c.stateDrops, float64(ps.StateDrops.Flowints), "flowint")
 	counter(c.alerts, float64(d.alerts.Load()))
 	counter(c.followerDrops, float64(d.hub.dropped.Load()))
 	d.rulesMu.Lock()

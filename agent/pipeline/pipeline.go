@@ -48,6 +48,9 @@ type Stats struct {
 	Decode                           map[string]uint64
 	// DetectTime is the time the workers spent in the detection engine.
 	DetectTime time.Duration
+	// StateDrops is what the running engine dropped at its state caps
+	// (since it was loaded).
+	StateDrops detect.StateDrops
 }
 
 // Pipeline fans frames out to workers.
@@ -220,6 +223,9 @@ func (p *Pipeline) Stats() Stats {
 		for k, v := range st.ByReason() {
 			s.Decode[k] += v
 		}
+	}
+	if e := p.engine.Load(); e != nil {
+		s.StateDrops = e.StateDrops()
 	}
 	return s
 }

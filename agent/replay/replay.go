@@ -471,6 +471,7 @@ func (r *runner) run(ctx context.Context) int {
 		det.TxCandidates += res.det.TxCandidates
 		flows += res.det.Flow.Created
 		dropped += res.det.Dropped
+		det.State = res.det.State // one engine for every worker
 		malformed += res.dec.Malformed
 		for k, v := range res.bySig {
 			bySig[k] += v
@@ -616,6 +617,11 @@ func printSummary(w io.Writer, s summary) {
 		// and per app-layer transaction inspection.
 		fmt.Fprintf(w, "detect:    %.2f rules evaluated per packet, %d app-layer inspections with %.2f rules each\n",
 			float64(s.det.Candidates)/float64(s.packets), s.det.Txs, float64(s.det.TxCandidates)/float64(max(s.det.Txs, 1)))
+	}
+	if d := s.det.State; d != (detect.StateDrops{}) {
+		// Rules relying on dropped state may have missed: never silent.
+		fmt.Fprintf(w, "state:     dropped at their caps: %d threshold counters, %d xbits, %d flowint changes\n",
+			d.Thresholds, d.Xbits, d.Flowints)
 	}
 	fmt.Fprintf(w, "elapsed:   %s\n", s.elapsed.Round(time.Millisecond))
 	if c := s.inspectCPU.Seconds(); c > 0 {

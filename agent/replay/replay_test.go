@@ -237,3 +237,20 @@ func BenchmarkFlowHash(b *testing.B) {
 		pipeline.FlowHash(decode.LinkEthernet, f)
 	}
 }
+
+// State dropped at the engine's caps is reported, and nothing is said
+// when none was.
+func TestSummaryStateDrops(t *testing.T) {
+	var b bytes.Buffer
+	s := summary{rules: 1, packets: 10}
+	printSummary(&b, s)
+	if bytes.Contains(b.Bytes(), []byte("state:")) {
+		t.Errorf("state line with nothing dropped:\n%s", b.String())
+	}
+	b.Reset()
+	s.det.State = detect.StateDrops{Thresholds: 3, Xbits: 2, Flowints: 1}
+	printSummary(&b, s)
+	if !bytes.Contains(b.Bytes(), []byte("state:     dropped at their caps: 3 threshold counters, 2 xbits, 1 flowint changes")) {
+		t.Errorf("summary:\n%s", b.String())
+	}
+}

@@ -77,6 +77,9 @@ type Stats struct {
 	// rules evaluated in them.
 	Txs, TxCandidates uint64
 	Flow              flow.Stats
+	// State is the engine's (Engine.StateDrops), shared by all its
+	// Workers: not to be summed across them.
+	State StateDrops
 }
 
 // Worker, Process, Flush and Stats are in worker.go.

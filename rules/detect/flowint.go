@@ -16,7 +16,7 @@ import (
 
 // flowintsMax caps the variables one flow holds. A rule set names only so
 // many, but nothing else bounds them: a change that would add one more is
-// dropped (Worker.fintDrops counts them) and the variable stays unset.
+// dropped (counted in Engine.StateDrops) and the variable stays unset.
 const flowintsMax = 64
 
 // flowIntVar is one variable: its name's number (FlowintOp.Idx) and value.
@@ -139,7 +139,7 @@ func (w *Worker) flowintPost(s *keyword.Sig, fs *flowState) {
 			val = cur - val
 		}
 		if !fs.ints.set(op.Idx, val) {
-			w.fintDrops++
+			w.e.hosts.fintDrops.Add(1)
 		}
 	}
 }

@@ -183,8 +183,8 @@ alert udp any any -> any any (msg:"nope"; content:"probe"; flowint:nope,isset; s
 	if h, want := hitsBySID(got), "map[1:[3] 2:[3] 3:[3]]"; h != want {
 		t.Errorf("alerts by sid (packet numbers): got %s, want %s", h, want)
 	}
-	if w.fintDrops != extra+1 {
-		t.Errorf("dropped %d changes, want %d", w.fintDrops, extra+1)
+	if d := w.e.StateDrops().Flowints; d != extra+1 {
+		t.Errorf("dropped %d changes, want %d", d, extra+1)
 	}
 	if fs := flowStateOf(w.last); fs == nil || len(fs.ints) != flowintsMax {
 		t.Errorf("flow holds %v", fs)

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,25 @@ type hostState struct {
 	// evictedThresh counts counters dropped to stay under threshMax.
 	evictedThresh uint64
 	swept         time.Time // packet time of the last sweep
+	// fintDrops counts flowint changes dropped under flowintsMax, by any
+	// Worker (flowint.go).
+	fintDrops atomic.Uint64
+}
+
+// StateDrops counts per-host and per-flow state the engine dropped to
+// stay within its caps: what a rule depending on it may then miss.
+type StateDrops struct {
+	Thresholds uint64 // threshold/detection_filter counters (threshMax)
+	Xbits      uint64 // xbits (xbitsMax)
+	Flowints   uint64 // flowint changes (flowintsMax per flow)
+}
+
+// StateDrops reports what the engine's Workers have dropped so far.
+func (e *Engine) StateDrops() StateDrops {
+	h := e.hosts
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return StateDrops{Thresholds: h.evictedThresh, Xbits: h.xbits.evicted, Flowints: h.fintDrops.Load()}
 }
 
 // threshMax caps the threshold counters held (tens of bytes each, plus a

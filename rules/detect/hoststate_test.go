@@ -46,6 +46,9 @@ func TestThresholdCountersBounded(t *testing.T) {
 	if len(h.thresh) > threshMax || h.evictedThresh == 0 {
 		t.Fatalf("%d counters held, %d evicted; want at most %d and some evicted", len(h.thresh), h.evictedThresh, threshMax)
 	}
+	if d := e.StateDrops(); d.Thresholds != h.evictedThresh {
+		t.Errorf("StateDrops reports %d threshold counters dropped, the table %d", d.Thresholds, h.evictedThresh)
+	}
 	h.sweep(t0.Add(time.Minute))
 	if len(h.thresh) != 0 {
 		t.Fatalf("%d counters left after their 10 s window ended", len(h.thresh))

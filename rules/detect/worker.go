@@ -66,7 +66,6 @@ type Worker struct {
 	rec   []uint32
 	onRec func(uint32)
 
-	fintDrops  uint64 // flowint changes dropped under flowintsMax (flowint.go)
 	stats      Stats
 	lastExpire time.Time
 	onEnd      FlowEnd    // SetFlowEnd: flows retired while processing
@@ -629,5 +628,6 @@ func (w *Worker) Flush(emit func(*Alert), end FlowEnd) {
 func (w *Worker) Stats() Stats {
 	s := w.stats
 	s.Flow = w.table.Stats()
+	s.State = w.e.StateDrops()
 	return s
 }

@@ -205,7 +205,8 @@ func TestAgentOnLab(t *testing.T) {
 	resp.Body.Close()
 	for _, want := range []string{`tapwatch_vm_alerts_total{host="e2e-host",vm="attacker"}`,
 		`tapwatch_hook_packets_total{hook="tap-ingress",host="e2e-host",interface="tetap-web",outcome="seen",vm="web"}`,
-		`tapwatch_detect_seconds_total`, `tapwatch_rules_loaded{host="e2e-host"}`} {
+		`tapwatch_detect_seconds_total`, `tapwatch_rules_loaded{host="e2e-host"}`,
+		`tapwatch_detect_state_dropped_total{host="e2e-host",table="xbits"} 0`} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("metrics lack %s in:\n%s", want, body)
 		}
