@@ -2,6 +2,7 @@ package vmctx
 
 import (
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -43,8 +44,11 @@ type Index struct {
 	mu      sync.RWMutex
 	learned map[netip.Addr][6]byte // address -> MAC that first used it
 	// gone remembers NICs of VMs that left the inventory, so flows that
-	// outlive their VM (destroyed, migrated away) still name it when they end.
-	gone map[[6]byte]*Ref
+	// outlive their VM (destroyed, migrated away) still name it when they
+	// end; goneSeq orders the departures, so the oldest go first once
+	// maxGone are kept.
+	gone    map[[6]byte]goneRef
+	goneSeq uint64
 
 	// foreign records the source MACs other than libvirt's that each tap's
 	// VM sent from (spoof.go), for its profile.
@@ -52,9 +56,19 @@ type Index struct {
 	foreign map[string][]MACUse
 }
 
+type goneRef struct {
+	ref *Ref
+	seq uint64
+}
+
+// maxGone bounds the departed NICs kept. Without it a host with VM churn
+// (CI runners, autoscaled pools) would keep every NIC it ever saw; a flow
+// whose VM left more than maxGone departures ago ends without a name.
+const maxGone = 4096
+
 // New returns an empty index for host.
 func New(host string) *Index {
-	x := &Index{host: host, learned: map[netip.Addr][6]byte{}, gone: map[[6]byte]*Ref{}, foreign: map[string][]MACUse{}}
+	x := &Index{host: host, learned: map[netip.Addr][6]byte{}, gone: map[[6]byte]goneRef{}, foreign: map[string][]MACUse{}}
 	x.cur.Store(&index{byMAC: map[[6]byte]*Ref{}, byTap: map[string]*Ref{}})
 	return x
 }
@@ -72,12 +86,14 @@ func (x *Index) Replace(nics []NIC) {
 	x.mu.Lock()
 	for mac, r := range x.cur.Load().byMAC {
 		if _, still := ix.byMAC[mac]; !still {
-			x.gone[mac] = r
+			x.goneSeq++
+			x.gone[mac] = goneRef{r, x.goneSeq}
 		}
 	}
 	for mac := range ix.byMAC {
 		delete(x.gone, mac)
 	}
+	x.pruneGone()
 	x.mu.Unlock()
 	// A tap name is reused (libvirt's vnetN counter restarts, a fixed
 	// <target dev>): what an earlier VM sent on it is not the new one's.
@@ -161,8 +177,26 @@ func (x *Index) ByAddr(addr netip.Addr) (*Ref, bool) {
 	if r, ok := x.ByMAC(mac); ok {
 		return r, true
 	}
-	r, ok := x.gone[mac]
-	return r, ok
+	g, ok := x.gone[mac]
+	return g.ref, ok
+}
+
+// pruneGone drops the oldest departures beyond maxGone. x.mu is held.
+func (x *Index) pruneGone() {
+	if len(x.gone) <= maxGone {
+		return
+	}
+	seqs := make([]uint64, 0, len(x.gone))
+	for _, g := range x.gone {
+		seqs = append(seqs, g.seq)
+	}
+	slices.Sort(seqs)
+	cut := seqs[len(seqs)-maxGone] // the oldest kept
+	for mac, g := range x.gone {
+		if g.seq < cut {
+			delete(x.gone, mac)
+		}
+	}
 }
 
 // Addresses lists the addresses mac was seen using.

@@ -200,3 +200,36 @@ func TestForeignMACsForgetReusedTap(t *testing.T) {
 		t.Errorf("twtap-db now belongs to db2: inherited %+v", got)
 	}
 }
+
+// A host with VM churn must not keep every NIC it ever saw: past maxGone
+// departures the oldest are forgotten, the recent ones still name their
+// flows.
+func TestGoneIsBounded(t *testing.T) {
+	x := New("host1")
+	nic := func(i int) NIC {
+		mac := [6]byte{0x52, 0x54, 0, byte(i >> 16), byte(i >> 8), byte(i)}
+		return NIC{VMName: "vm", VMUUID: "u", MAC: mac, Tap: "twtap"}
+	}
+	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) }
+	const n = maxGone + 50
+	for i := 0; i <= n; i++ {
+		// VM i replaces VM i-1 on the host, after sending once.
+		x.Replace([]NIC{nic(i)})
+		x.Learn(addr(i), nic(i).MAC)
+	}
+	if len(x.gone) != maxGone {
+		t.Fatalf("%d departed NICs kept, want %d", len(x.gone), maxGone)
+	}
+	if _, ok := x.ByAddr(addr(n - 1)); !ok {
+		t.Error("the last VM to leave is forgotten")
+	}
+	if _, ok := x.ByAddr(addr(n - maxGone)); !ok {
+		t.Error("the oldest departure within the bound is forgotten")
+	}
+	if r, ok := x.ByAddr(addr(0)); ok {
+		t.Errorf("the first VM to leave is still kept: %v", r)
+	}
+	if r, ok := x.ByAddr(addr(n)); !ok || r.MAC != nic(n).MAC {
+		t.Errorf("the live VM: %v, %v", r, ok)
+	}
+}
