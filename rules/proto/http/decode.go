@@ -2,10 +2,14 @@ package http
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/zlib"
 	"io"
 	"sync"
+
+	// klauspost's inflate is a drop-in for the standard library's and
+	// faster: response bodies are inflated for file.data whenever a rule
+	// set has file.data rules (ET Open: 2-6% of its detection time).
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/zlib"
 )
 
 type coding uint8
