@@ -207,25 +207,55 @@ func startsWithDotStar(body string) bool {
 // groupEnd returns the index of the parenthesis closing the group that
 // opens at re[0], or -1.
 func groupEnd(re string) int {
+	end := -1
+	walkRegex(re, func(i, depth int, c byte) bool {
+		if c == ')' && depth == 0 {
+			end = i
+			return false
+		}
+		return true
+	})
+	return end
+}
+
+// topLevelAlternation reports whether re has a | outside every group
+// (or cannot be scanned).
+func topLevelAlternation(re string) bool {
+	found := false
+	ok := walkRegex(re, func(_, depth int, c byte) bool {
+		found = c == '|' && depth == 0
+		return !found
+	})
+	return found || !ok
+}
+
+// walkRegex calls f with each (, ) and | of re outside escapes and
+// character classes, and the nesting depth around it (a group's
+// parentheses get the same depth), until f returns false. It reports
+// false when re cannot be scanned (a class left open).
+func walkRegex(re string, f func(i, depth int, c byte) bool) bool {
 	depth := 0
 	for i := 0; i < len(re); i++ {
-		switch re[i] {
+		switch c := re[i]; c {
 		case '\\':
 			i++
 		case '[':
-			i = classEnd(re, i)
-			if i < 0 {
-				return -1
+			if i = classEnd(re, i); i < 0 {
+				return false
 			}
-		case '(':
-			depth++
-		case ')':
-			if depth--; depth == 0 {
-				return i
+		case '(', ')', '|':
+			if c == ')' {
+				depth--
+			}
+			if !f(i, depth, c) {
+				return true
+			}
+			if c == '(' {
+				depth++
 			}
 		}
 	}
-	return -1
+	return true
 }
 
 // classEnd returns the index of the ] closing the character class that
@@ -247,31 +277,6 @@ func classEnd(re string, i int) int {
 		}
 	}
 	return -1
-}
-
-// topLevelAlternation reports whether re has a | outside every group
-// (or cannot be scanned).
-func topLevelAlternation(re string) bool {
-	depth := 0
-	for i := 0; i < len(re); i++ {
-		switch re[i] {
-		case '\\':
-			i++
-		case '[':
-			if i = classEnd(re, i); i < 0 {
-				return true
-			}
-		case '(':
-			depth++
-		case ')':
-			depth--
-		case '|':
-			if depth == 0 {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // needsBytes reports whether the pattern names bytes >= 0x80, which Go's
