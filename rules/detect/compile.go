@@ -101,8 +101,8 @@ type group struct {
 	appSub *group
 	// pay holds the payload prefilters (payload_prefilter.go): for a
 	// flow's packets to the server, to the client, and for packets
-	// without a flow.
-	pay [3]payloadMpm
+	// without a flow; the first two split by the flow's server port.
+	pay [3]portPay
 	// alias holds the union prefilters of buffers that parsers fill with
 	// the same bytes (txscan.go).
 	alias []aliasMpm
@@ -485,7 +485,7 @@ func (e *Engine) buildGroups() {
 	for b := 0; b < nBuckets; b++ {
 		var bld [keyword.NumBuffers]mpm.Builder
 		var alias [len(bufAliases)]mpm.Builder
-		var pay [len(group{}.pay)]payloadBuilder
+		var pays []payRule
 		g := &e.groups[b]
 		g.appSub = &group{}
 		for _, c := range e.sigs {
@@ -503,11 +503,7 @@ func (e *Engine) buildGroups() {
 				continue
 			}
 			if buf == keyword.BufPayload {
-				for k := range pay {
-					if k == payNoFlow || c.allowsDir(flow.Dir(k)) {
-						pay[k].add(c, p, nocase)
-					}
-				}
+				pays = append(pays, payRule{c: c, p: p, nocase: nocase})
 				continue
 			}
 			bld[buf].Add(p, nocase, uint32(c.num))
@@ -529,8 +525,8 @@ func (e *Engine) buildGroups() {
 				g.alias = append(g.alias, aliasMpm{bufs: al, m: m, maxLen: m.MaxLen(), slot: keyword.NumBuffers + k})
 			}
 		}
-		for k := range pay {
-			g.pay[k] = pay[k].build()
+		for k := range g.pay {
+			g.pay[k] = buildPortPay(pays, k, b == bTCP || b == bUDP)
 		}
 	}
 }

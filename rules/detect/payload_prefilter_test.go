@@ -1,9 +1,13 @@
 package detect
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tapwatch/tapwatch/rules/decode"
+	"github.com/tapwatch/tapwatch/rules/flow"
 )
 
 // Fast patterns bound to the buffer's start (depth, startswith) are
@@ -52,5 +56,76 @@ alert tcp any any -> any 80 (msg:"to server only"; flow:to_server,established; c
 	}
 	if !eq(dirs, []uint32{4, 5}) {
 		t.Errorf("tcp: alerts %v, want [4 5] (SECRET goes to the client only)", dirs)
+	}
+}
+
+// The payload prefilter is split by the flow's server port, and again by
+// whether a rule names the client's port: rules naming ports are only
+// proposed for flows with those ports, and every rule still fires where
+// it matches, whichever end the named port is on.
+func TestPayloadPrefilterPortGroups(t *testing.T) {
+	var src strings.Builder
+	var smb []string
+	for i := 1; i <= minPortRules; i++ {
+		fmt.Fprintf(&src, "alert tcp any any -> any 445 (msg:\"smb %d\"; content:\"SMB-%02d\"; sid:%d;)\n", i, i, i)
+		smb = append(smb, fmt.Sprintf("SMB-%02d", i))
+	}
+	src.WriteString(`alert tcp any any -> any any (msg:"any"; content:"ANYWHERE"; sid:100;)
+alert tcp any 445 <> any any (msg:"bidir"; content:"BOTHWAYS"; sid:101;)
+`)
+	e := engine(t, Options{}, src.String())
+	pp := &e.groups[bTCP].pay[flow.ToServer]
+	if !slices.Contains(pp.ports, 445) || pp.eph == nil {
+		t.Fatalf("to-server prefilter: ports %v, eph %v: want a group for 445 and the client-port split", pp.ports, pp.eph != nil)
+	}
+	// Every pattern (the prefilter would propose all 18 rules), and a few
+	// (a packet raises at most 15 alerts, as in Suricata).
+	all := strings.Join(smb, " ") + " ANYWHERE BOTHWAYS"
+	few := "SMB-01 SMB-16 ANYWHERE BOTHWAYS"
+	// A handshake and one segment each way between client:cport and
+	// server:sport.
+	flowRun := func(cport, sport uint16, toServer, toClient string) ([]uint32, Stats) {
+		ports := func(p *decode.Packet) *decode.Packet {
+			if p.DstPort == 80 {
+				p.SrcPort, p.DstPort = cport, sport
+			} else {
+				p.SrcPort, p.DstPort = sport, cport
+			}
+			return p
+		}
+		syn := ports(tcpSeg(1, false, decode.TCPSyn, 0, ""))
+		syn.TCPAck = 0
+		w := e.NewWorker()
+		got, _ := run(w, syn, ports(tcpSeg(2, true, decode.TCPSyn|decode.TCPAck, 0, "")),
+			ports(tcpSeg(3, false, decode.TCPAck, 1, "")),
+			ports(tcpSeg(4, false, decode.TCPAck|decode.TCPPsh, 1, toServer)),
+			ports(tcpSeg(5, true, decode.TCPAck|decode.TCPPsh, 1, toClient)))
+		ids := sids(got)
+		slices.Sort(ids)
+		return slices.Compact(ids), w.Stats()
+	}
+	for _, tc := range []struct {
+		name               string
+		cport, sport       uint16
+		toServer, toClient string
+		want               []uint32
+		wantMaxCands       uint64
+	}{
+		// The SMB rules fire on port 445, the bidir one either way.
+		{"to 445", 40000, 445, few, "BOTHWAYS", []uint32{1, 16, 100, 101}, 1 << 20},
+		// To port 80 the SMB rules are not even proposed: ANYWHERE and
+		// BOTHWAYS are, each way.
+		{"to 80", 40000, 80, all, all, []uint32{100}, 4},
+		// A client on port 445: the server's replies go to port 445 and
+		// match the SMB rules, which name no flow direction.
+		{"from 445", 445, 80, "x", few, []uint32{1, 16, 100, 101}, 1 << 20},
+	} {
+		got, st := flowRun(tc.cport, tc.sport, tc.toServer, tc.toClient)
+		if !eq(got, tc.want) {
+			t.Errorf("%s: alerts %v, want %v", tc.name, got, tc.want)
+		}
+		if st.Candidates > tc.wantMaxCands {
+			t.Errorf("%s: %d candidates, want at most %d (the port-445 rules proposed for another port)", tc.name, st.Candidates, tc.wantMaxCands)
+		}
 	}
 }
