@@ -3,6 +3,7 @@ package rules
 import (
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // ipRange is an inclusive address range within one family.
@@ -219,4 +220,45 @@ func V4Key(a netip.Addr) (uint32, bool) {
 		return 0, false
 	}
 	return v4u(a), true
+}
+
+// addrSet is the set of addresses e matches (every address for nil or any).
+func (e *AddrExpr) addrSet() ipSet {
+	switch {
+	case e.IsAny():
+		return fullSet()
+	case e.set != nil:
+		return *e.set
+	}
+	s := e.flatten()
+	if e.Neg {
+		s = s.complement()
+	}
+	return s
+}
+
+// SetKey is a canonical form of the addresses e matches: two expressions
+// match the same addresses exactly when their keys are equal.
+func (e *AddrExpr) SetKey() string {
+	s := e.addrSet()
+	var b strings.Builder
+	for _, rs := range [][]ipRange{s.v4, s.v6} {
+		for _, r := range rs {
+			b.WriteString(r.lo.String())
+			b.WriteByte('-')
+			b.WriteString(r.hi.String())
+			b.WriteByte(',')
+		}
+		b.WriteByte('|')
+	}
+	return b.String()
+}
+
+// Overlap reports whether e matches some address of o (in) and some
+// address outside o (out).
+func (e *AddrExpr) Overlap(o *AddrExpr) (in, out bool) {
+	s, h := e.addrSet(), o.addrSet()
+	in = len(intersectRanges(s.v4, h.v4)) > 0 || len(intersectRanges(s.v6, h.v6)) > 0
+	d := s.minus(h)
+	return in, len(d.v4) > 0 || len(d.v6) > 0
 }

@@ -60,3 +60,41 @@ func TestIPSetMatchesTree(t *testing.T) {
 		t.Error("complement of all IPv4 must hold only IPv6")
 	}
 }
+
+// Overlap and SetKey are what the detection engine splits its prefilters
+// by: a rule side naming $EXTERNAL_NET has no address in $HOME_NET.
+func TestAddrOverlapAndSetKey(t *testing.T) {
+	vars := DefaultVars()
+	parse := func(s string) *AddrExpr {
+		e, err := ParseAddr(s, vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	home := parse("$HOME_NET")
+	for _, tc := range []struct {
+		expr    string
+		in, out bool
+	}{
+		{"$HOME_NET", true, false},
+		{"$EXTERNAL_NET", false, true},
+		{"any", true, true},
+		{"10.1.2.3", true, false},
+		{"[10.0.0.0/8,8.8.8.8]", true, true},
+		{"!10.0.0.0/8", true, true},
+		{"8.8.8.0/24", false, true},
+		{"[$HOME_NET,!10.9.0.0/16]", true, false},
+	} {
+		in, out := parse(tc.expr).Overlap(home)
+		if in != tc.in || out != tc.out {
+			t.Errorf("%s against $HOME_NET: in %v out %v, want %v %v", tc.expr, in, out, tc.in, tc.out)
+		}
+	}
+	if parse("[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]").SetKey() != home.SetKey() {
+		t.Error("the same networks in another order have another key")
+	}
+	if parse("!$HOME_NET").SetKey() == home.SetKey() || parse("any").SetKey() == home.SetKey() {
+		t.Error("different sets share a key")
+	}
+}

@@ -101,7 +101,7 @@ type group struct {
 	appSub *group
 	// pay holds the payload prefilters (payload_prefilter.go): for a
 	// flow's packets to the server, to the client, and for packets
-	// without a flow; the first two split by the flow's server port.
+	// without a flow; the first two split by port and address (portPay).
 	pay [3]portPay
 	// alias holds the union prefilters of buffers that parsers fill with
 	// the same bytes (txscan.go).
@@ -482,6 +482,7 @@ func (c *csig) inBucket(b int) bool {
 const maxPrefilterLen = 32
 
 func (e *Engine) buildGroups() {
+	home := homeSet(e.sigs) // payload_prefilter.go
 	for b := 0; b < nBuckets; b++ {
 		var bld [keyword.NumBuffers]mpm.Builder
 		var alias [len(bufAliases)]mpm.Builder
@@ -526,7 +527,7 @@ func (e *Engine) buildGroups() {
 			}
 		}
 		for k := range g.pay {
-			g.pay[k] = buildPortPay(pays, k, b == bTCP || b == bUDP)
+			g.pay[k] = buildPortPay(pays, k, b == bTCP || b == bUDP, home)
 		}
 	}
 }

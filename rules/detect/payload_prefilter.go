@@ -2,6 +2,7 @@ package detect
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 
 	"github.com/tapwatch/tapwatch/rules"
@@ -60,42 +61,60 @@ func (pm *payloadMpm) scanAnchored(m *mpm.Matcher, buf []byte, w *Worker) {
 // (f nil: a packet without a flow).
 func (g *group) payload(f *flow.Flow, dir flow.Dir) *payloadMpm {
 	if f == nil {
-		return g.pay[payNoFlow].forPorts(0, 0)
+		return g.pay[payNoFlow].pay[0]
 	}
-	return g.pay[dir&1].forPorts(f.Key.DstPort, f.Key.SrcPort)
+	return g.pay[dir&1].forFlow(f)
 }
 
-// portPay is the payload prefilter of one flow direction split by the
-// flow's server port, as Suricata's signature group heads are: over half
-// of ET Open's raw-payload TCP rules name the port of one service (445,
-// 139, 1521, 21, ...), and a packet to any other port cannot match them,
-// so their patterns only cost it time. With the client-port split below,
-// an ET Open replay of the corpus spends 6.5% less CPU (best of 5).
+// portPay is the payload prefilter of one flow direction, split as
+// Suricata's signature group heads are, three ways, each removing the
+// rules that cannot match a flow's packets:
 //
-// The client's port splits it again: most rules that name a port name
-// the server's, and a rule without a flow direction that names one on
-// one side (`any any -> any 445`) also sits in the prefilter of the other
-// direction, where that side is the client's. A client port no rule names
-// (an ephemeral one, nearly always) cannot meet such a rule, so eph holds
-// the prefilters without them.
+//   - by the flow's server port: over half of ET Open's raw-payload TCP
+//     rules name the port of one service (445, 139, 1521, 21, ...);
+//   - by whether a rule names the client's port: a rule without a flow
+//     direction that names a port on one side (`any any -> any 445`)
+//     also sits in the prefilter of the other direction, where that side
+//     is the client's, and a client port no rule names (an ephemeral one,
+//     nearly always) cannot meet it;
+//   - by whether each end is in the home network (the address set most
+//     rules name, $HOME_NET): three in four ET Open rules name
+//     $EXTERNAL_NET on one side, and none of those can match a flow
+//     between two home hosts.
+//
+// The ports and the home set are found in the rules themselves. Splits
+// that leave the same rules share one prefilter. On the corpus, an ET
+// Open replay spends 6.5% less CPU for the port splits and 9.6% less
+// again for the address one (best of 5 interleaved runs each).
 type portPay struct {
-	ports []uint16     // the server ports with a prefilter of their own, ascending
-	pay   []payloadMpm // pay[i] for ports[i]; the last for every other port
-	named []uint16     // the client ports some rule names, ascending
-	eph   []payloadMpm // as pay, for a client port not in named
+	ports []uint16 // the server ports with a prefilter of their own, ascending
+	named []uint16 // the client ports some rule names, ascending
+	home  *rules.AddrExpr
+	// pay is indexed by payIndex; with no split, it has one prefilter.
+	pay []*payloadMpm
 }
 
-// forPorts returns the prefilter for a flow with server port server and
-// client port client.
-func (pp *portPay) forPorts(server, client uint16) *payloadMpm {
-	i, ok := slices.BinarySearch(pp.ports, server)
+// payIndex is where pay keeps the prefilter for server port group i
+// (len(ports) for other ports), a client port named or not, and the
+// client and server in the home set or not.
+func (pp *portPay) payIndex(i int, named, clientHome, serverHome bool) int {
+	k := i
+	k = k*2 + int(bit(named))
+	k = k*2 + int(bit(clientHome))
+	return k*2 + int(bit(serverHome))
+}
+
+// forFlow returns the prefilter for the packets of f.
+func (pp *portPay) forFlow(f *flow.Flow) *payloadMpm {
+	if len(pp.pay) == 1 {
+		return pp.pay[0]
+	}
+	i, ok := slices.BinarySearch(pp.ports, f.Key.DstPort)
 	if !ok {
 		i = len(pp.ports)
 	}
-	if _, ok := slices.BinarySearch(pp.named, client); ok || pp.eph == nil {
-		return &pp.pay[i]
-	}
-	return &pp.eph[i]
+	_, named := slices.BinarySearch(pp.named, f.Key.SrcPort)
+	return pp.pay[pp.payIndex(i, named, pp.home.Match(f.Key.Src), pp.home.Match(f.Key.Dst))]
 }
 
 // Port groups: a port gets a prefilter of its own when at least
@@ -115,43 +134,130 @@ type payRule struct {
 }
 
 // buildPortPay builds the payload prefilter of direction k (flow.ToServer,
-// flow.ToClient or payNoFlow) from rs, split by server port when split.
-func buildPortPay(rs []payRule, k int, split bool) portPay {
+// flow.ToClient or payNoFlow) from rs, split (see portPay) when split,
+// around home (nil: no address split).
+func buildPortPay(rs []payRule, k int, split bool, home *rules.AddrExpr) portPay {
 	var in []payRule
 	for _, r := range rs {
 		if k == payNoFlow || r.c.allowsDir(flow.Dir(k)) {
 			in = append(in, r)
 		}
 	}
-	var pp portPay
-	split = split && k != payNoFlow
-	d := flow.Dir(k)
-	if split {
-		pp.ports = groupPorts(in, d)
-		pp.named = clientPorts(in, d)
+	if !split || k == payNoFlow {
+		return portPay{pay: []*payloadMpm{buildPay(in, func(payRule) bool { return true })}}
 	}
-	build := func(eph bool) []payloadMpm {
-		pays := make([]payloadMpm, len(pp.ports)+1)
-		for i := range pays {
-			var b payloadBuilder
-			for _, r := range in {
-				if eph && clientNamed(r.c, d) {
-					continue
-				}
-				if i < len(pp.ports) && serverPortMay(r.c, d, pp.ports[i]) ||
-					i == len(pp.ports) && otherPortMay(r.c, d, pp.ports) {
-					b.add(r.c, r.p, r.nocase)
+	d := flow.Dir(k)
+	pp := portPay{ports: groupPorts(in, d), named: clientPorts(in, d), home: home}
+	caps := make([]addrCaps, len(in))
+	for j, r := range in {
+		caps[j] = addrCapsOf(r.c, home)
+	}
+	pp.pay = make([]*payloadMpm, pp.payIndex(len(pp.ports)+1, false, false, false))
+	built := make(map[string]*payloadMpm)
+	var key []byte
+	for i := 0; i <= len(pp.ports); i++ {
+		for _, named := range []bool{false, true} {
+			for _, ch := range []bool{false, true} {
+				for _, sh := range []bool{false, true} {
+					may := func(j int, r payRule) bool {
+						if !named && clientNamed(r.c, d) {
+							return false
+						}
+						if home != nil && !caps[j].may(d, ch, sh, r.c.rule.Bidir) {
+							return false
+						}
+						if i < len(pp.ports) {
+							return serverPortMay(r.c, d, pp.ports[i])
+						}
+						return otherPortMay(r.c, d, pp.ports)
+					}
+					key = key[:0]
+					for j, r := range in {
+						if may(j, r) {
+							key = binary.LittleEndian.AppendUint32(key, uint32(r.c.num))
+						}
+					}
+					pm := built[string(key)]
+					if pm == nil {
+						j := -1
+						pm = buildPay(in, func(r payRule) bool { j++; return may(j, r) })
+						built[string(key)] = pm
+					}
+					pp.pay[pp.payIndex(i, named, ch, sh)] = pm
 				}
 			}
-			pays[i] = b.build()
 		}
-		return pays
-	}
-	pp.pay = build(false)
-	if split {
-		pp.eph = build(true)
 	}
 	return pp
+}
+
+// buildPay builds the payload prefilter of the rules of rs keep accepts.
+func buildPay(rs []payRule, keep func(payRule) bool) *payloadMpm {
+	var b payloadBuilder
+	for _, r := range rs {
+		if keep(r) {
+			b.add(r.c, r.p, r.nocase)
+		}
+	}
+	pm := b.build()
+	return &pm
+}
+
+// addrCaps says which ends of a rule may be in the home set: src/dst
+// [0] outside it, [1] in it.
+type addrCaps struct{ src, dst [2]bool }
+
+func addrCapsOf(c *csig, home *rules.AddrExpr) addrCaps {
+	if home == nil {
+		return addrCaps{src: [2]bool{true, true}, dst: [2]bool{true, true}}
+	}
+	var a addrCaps
+	a.src[1], a.src[0] = c.rule.Src.Overlap(home)
+	a.dst[1], a.dst[0] = c.rule.Dst.Overlap(home)
+	return a
+}
+
+// may reports whether the rule can match a packet moving in d of a flow
+// whose client and server are in the home set or not (clientHome,
+// serverHome).
+func (a addrCaps) may(d flow.Dir, clientHome, serverHome, bidir bool) bool {
+	src, dst := clientHome, serverHome
+	if d == flow.ToClient {
+		src, dst = dst, src
+	}
+	return a.src[bit(src)] && a.dst[bit(dst)] || bidir && a.src[bit(dst)] && a.dst[bit(src)]
+}
+
+// homeSet returns the address set rule sides name most ($HOME_NET in
+// every Suricata rule set), or nil when they all say any. Any set would
+// split correctly; this one splits off the most rules.
+func homeSet(sigs []*csig) *rules.AddrExpr {
+	type seen struct {
+		e *rules.AddrExpr
+		n int
+	}
+	count := make(map[string]*seen)
+	var best *seen
+	for _, c := range sigs {
+		for _, e := range []*rules.AddrExpr{c.rule.Src, c.rule.Dst} {
+			if e.IsAny() {
+				continue
+			}
+			k := e.SetKey()
+			s := count[k]
+			if s == nil {
+				s = &seen{e: e}
+				count[k] = s
+			}
+			if s.n++; best == nil || s.n > best.n {
+				best = s
+			}
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best.e
 }
 
 // clientSpec returns c's port expression for the client end of a packet

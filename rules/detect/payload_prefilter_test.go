@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -59,6 +60,31 @@ alert tcp any any -> any 80 (msg:"to server only"; flow:to_server,established; c
 	}
 }
 
+// tcpFlow runs a handshake and one segment each way between client
+// cip:cport and server sip:sport through e, and returns the sids that
+// fired and the worker's stats.
+func tcpFlow(e *Engine, cip, sip string, cport, sport uint16, toServer, toClient string) ([]uint32, Stats) {
+	c, srv := netip.MustParseAddr(cip), netip.MustParseAddr(sip)
+	ends := func(p *decode.Packet) *decode.Packet {
+		if p.DstPort == 80 {
+			p.SrcIP, p.DstIP, p.SrcPort, p.DstPort = c, srv, cport, sport
+		} else {
+			p.SrcIP, p.DstIP, p.SrcPort, p.DstPort = srv, c, sport, cport
+		}
+		return p
+	}
+	syn := ends(tcpSeg(1, false, decode.TCPSyn, 0, ""))
+	syn.TCPAck = 0
+	w := e.NewWorker()
+	got, _ := run(w, syn, ends(tcpSeg(2, true, decode.TCPSyn|decode.TCPAck, 0, "")),
+		ends(tcpSeg(3, false, decode.TCPAck, 1, "")),
+		ends(tcpSeg(4, false, decode.TCPAck|decode.TCPPsh, 1, toServer)),
+		ends(tcpSeg(5, true, decode.TCPAck|decode.TCPPsh, 1, toClient)))
+	ids := sids(got)
+	slices.Sort(ids)
+	return slices.Compact(ids), w.Stats()
+}
+
 // The payload prefilter is split by the flow's server port, and again by
 // whether a rule names the client's port: rules naming ports are only
 // proposed for flows with those ports, and every rule still fires where
@@ -75,34 +101,15 @@ alert tcp any 445 <> any any (msg:"bidir"; content:"BOTHWAYS"; sid:101;)
 `)
 	e := engine(t, Options{}, src.String())
 	pp := &e.groups[bTCP].pay[flow.ToServer]
-	if !slices.Contains(pp.ports, 445) || pp.eph == nil {
-		t.Fatalf("to-server prefilter: ports %v, eph %v: want a group for 445 and the client-port split", pp.ports, pp.eph != nil)
+	if !slices.Contains(pp.ports, 445) || len(pp.pay) == 1 {
+		t.Fatalf("to-server prefilter: ports %v, %d prefilters: want a group for 445 and the other splits", pp.ports, len(pp.pay))
 	}
 	// Every pattern (the prefilter would propose all 18 rules), and a few
 	// (a packet raises at most 15 alerts, as in Suricata).
 	all := strings.Join(smb, " ") + " ANYWHERE BOTHWAYS"
 	few := "SMB-01 SMB-16 ANYWHERE BOTHWAYS"
-	// A handshake and one segment each way between client:cport and
-	// server:sport.
 	flowRun := func(cport, sport uint16, toServer, toClient string) ([]uint32, Stats) {
-		ports := func(p *decode.Packet) *decode.Packet {
-			if p.DstPort == 80 {
-				p.SrcPort, p.DstPort = cport, sport
-			} else {
-				p.SrcPort, p.DstPort = sport, cport
-			}
-			return p
-		}
-		syn := ports(tcpSeg(1, false, decode.TCPSyn, 0, ""))
-		syn.TCPAck = 0
-		w := e.NewWorker()
-		got, _ := run(w, syn, ports(tcpSeg(2, true, decode.TCPSyn|decode.TCPAck, 0, "")),
-			ports(tcpSeg(3, false, decode.TCPAck, 1, "")),
-			ports(tcpSeg(4, false, decode.TCPAck|decode.TCPPsh, 1, toServer)),
-			ports(tcpSeg(5, true, decode.TCPAck|decode.TCPPsh, 1, toClient)))
-		ids := sids(got)
-		slices.Sort(ids)
-		return slices.Compact(ids), w.Stats()
+		return tcpFlow(e, "10.0.0.1", "10.0.0.2", cport, sport, toServer, toClient)
 	}
 	for _, tc := range []struct {
 		name               string
@@ -126,6 +133,46 @@ alert tcp any 445 <> any any (msg:"bidir"; content:"BOTHWAYS"; sid:101;)
 		}
 		if st.Candidates > tc.wantMaxCands {
 			t.Errorf("%s: %d candidates, want at most %d (the port-445 rules proposed for another port)", tc.name, st.Candidates, tc.wantMaxCands)
+		}
+	}
+}
+
+// The payload prefilter is split by whether each end of the flow is in
+// the home network: rules that need the other kind of address at an end
+// are not proposed, and every rule still fires where it matches.
+func TestPayloadPrefilterAddressGroups(t *testing.T) {
+	e := engine(t, Options{}, `alert tcp $HOME_NET any -> $EXTERNAL_NET any (msg:"out"; content:"OUTBOUND"; sid:1;)
+alert tcp $EXTERNAL_NET any -> $HOME_NET any (msg:"in"; content:"INBOUND"; sid:2;)
+alert tcp $HOME_NET any <> $EXTERNAL_NET any (msg:"either"; content:"EITHER"; sid:3;)
+alert tcp any any -> any any (msg:"any"; content:"ANYWHERE"; sid:4;)
+alert tcp $HOME_NET any -> $HOME_NET any (msg:"inside"; content:"INSIDE"; sid:5;)
+`)
+	if e.groups[bTCP].pay[flow.ToServer].home == nil {
+		t.Fatal("no home set found: the rules name $HOME_NET on most sides")
+	}
+	all := "OUTBOUND INBOUND EITHER ANYWHERE INSIDE"
+	for _, tc := range []struct {
+		name         string
+		client, srv  string
+		want         []uint32
+		wantMaxCands uint64
+	}{
+		// Between home hosts only the any and inside rules can match, and
+		// only they are proposed (each way).
+		{"home to home", "10.0.0.1", "10.0.0.2", []uint32{4, 5}, 4},
+		// A home client and an outside server: out on the way there, in
+		// on the way back, either both ways.
+		{"home to outside", "10.0.0.1", "192.0.2.7", []uint32{1, 2, 3, 4}, 1 << 20},
+		{"outside to home", "192.0.2.7", "10.0.0.1", []uint32{1, 2, 3, 4}, 1 << 20},
+		// Between outside hosts, as between home ones.
+		{"outside to outside", "192.0.2.7", "198.51.100.1", []uint32{4}, 2},
+	} {
+		got, st := tcpFlow(e, tc.client, tc.srv, 40000, 80, all, all)
+		if !eq(got, tc.want) {
+			t.Errorf("%s: alerts %v, want %v", tc.name, got, tc.want)
+		}
+		if st.Candidates > tc.wantMaxCands {
+			t.Errorf("%s: %d candidates, want at most %d (rules proposed for addresses they cannot match)", tc.name, st.Candidates, tc.wantMaxCands)
 		}
 	}
 }
