@@ -5,9 +5,12 @@
 //
 // Compile orders rules as Suricata does (action order, flowbit setters
 // before readers, priority) and builds, per protocol bucket, a
-// multi-pattern matcher over each rule's fast pattern per buffer; rules
-// without one are indexed by host network or port so a packet meets only
-// those its header can satisfy. A Worker owns a flow table shard, stream
+// multi-pattern matcher over each rule's fast pattern per buffer; the raw
+// payload's is split further, as Suricata's signature group heads are, by
+// flow direction, server port, named client port and home/outside ends
+// (payload_prefilter.go); rules without a fast pattern are indexed by
+// host network or port so a packet meets only those its header can
+// satisfy. A Worker owns a flow table shard, stream
 // sessions and scratch space: Process does not allocate per packet. What
 // is kept per host (threshold counters, xbits) is the Engine's, shared by
 // its Workers under a lock taken only by the rules that use it. Every flow gets its app-layer protocol detected by content
