@@ -71,7 +71,7 @@ func (w *Worker) flushStream(f *flow.Flow, fs *flowState, dir flow.Dir, drain bo
 		g := &e.groups[bucketOf(p.IPProto)]
 		w.beginCands()
 		w.addAlways(g, p, false, fs, dir)
-		w.prefilterData(g.payload(f, dir), data)
+		w.prefilterData(g.payload(f, fs, dir), data)
 		slices.Sort(w.cands)
 		w.stats.Candidates += uint64(len(w.cands))
 		w.hits = w.hits[:0]

@@ -58,12 +58,22 @@ func (pm *payloadMpm) scanAnchored(m *mpm.Matcher, buf []byte, w *Worker) {
 }
 
 // payload returns the payload prefilter for a packet of f moving in dir
-// (f nil: a packet without a flow).
-func (g *group) payload(f *flow.Flow, dir flow.Dir) *payloadMpm {
+// (f nil: a packet without a flow), remembered in fs when there is one:
+// the choice depends on the flow's ends only, and looking them up in the
+// home set for every packet showed in profiles.
+func (g *group) payload(f *flow.Flow, fs *flowState, dir flow.Dir) *payloadMpm {
 	if f == nil {
 		return g.pay[payNoFlow].pay[0]
 	}
-	return g.pay[dir&1].forFlow(f)
+	if fs == nil {
+		return g.pay[dir&1].forFlow(f)
+	}
+	pl := fs.pay[dir&1]
+	if pl == nil {
+		pl = g.pay[dir&1].forFlow(f)
+		fs.pay[dir&1] = pl
+	}
+	return pl
 }
 
 // portPay is the payload prefilter of one flow direction, split as

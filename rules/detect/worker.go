@@ -22,8 +22,9 @@ type flowState struct {
 	ipOnlyDone [2]bool
 	txAlerted  map[txSeen]struct{}
 	app        appState
-	scan       [2]streamScan // per direction (streamscan.go)
-	ints       flowInts      // flowint variables (flowint.go)
+	scan       [2]streamScan  // per direction (streamscan.go)
+	pay        [2]*payloadMpm // the payload prefilter per direction (payload_prefilter.go)
+	ints       flowInts       // flowint variables (flowint.go)
 	// The candidates indexed by the flow's ports and addresses, per
 	// direction and path (addAlways): bit dir*2+app of idxKnown says they
 	// were computed. idx holds them, allocated only for a flow that has
@@ -230,7 +231,7 @@ func (w *Worker) Process(p *decode.Packet, zone uint32, emit func(*Alert)) Verdi
 	g := &e.groups[bucketOf(p.IPProto)]
 	w.beginCands()
 	w.addAlways(g, p, false, fs, dir)
-	if pl := g.payload(f, dir); !pl.empty() {
+	if pl := g.payload(f, fs, dir); !pl.empty() {
 		w.prefilterPayload(pl, fs, dir, p.Payload, sbuf, sold, inStream)
 	}
 	slices.Sort(w.cands)
