@@ -171,12 +171,18 @@ func (e *AddrExpr) flatten() ipSet {
 	return pos.minus(neg)
 }
 
-// compile flattens the expression into its lookup set.
-func (e *AddrExpr) compile() {
+// evaluate returns the set of addresses e matches, Neg applied.
+func (e *AddrExpr) evaluate() ipSet {
 	s := e.flatten()
 	if e.Neg {
 		s = s.complement()
 	}
+	return s
+}
+
+// compile flattens the expression into its lookup set.
+func (e *AddrExpr) compile() {
+	s := e.evaluate()
 	e.set = &s
 }
 
@@ -230,11 +236,7 @@ func (e *AddrExpr) addrSet() ipSet {
 	case e.set != nil:
 		return *e.set
 	}
-	s := e.flatten()
-	if e.Neg {
-		s = s.complement()
-	}
-	return s
+	return e.evaluate()
 }
 
 // SetKey is a canonical form of the addresses e matches: two expressions

@@ -87,31 +87,13 @@ func flowintMatch(s *keyword.Sig, fs *flowState) bool {
 		case keyword.FiNotSet:
 			ok = !set
 		default:
-			ok = set && flowintCompare(op.Mod, cur, fs.ints.operand(op))
+			ok = set && op.Mod.Compare(cur, fs.ints.operand(op))
 		}
 		if !ok {
 			return false
 		}
 	}
 	return true
-}
-
-func flowintCompare(m keyword.FlowintMod, a, b uint32) bool {
-	switch m {
-	case keyword.FiEq:
-		return a == b
-	case keyword.FiNe:
-		return a != b
-	case keyword.FiLt:
-		return a < b
-	case keyword.FiLe:
-		return a <= b
-	case keyword.FiGt:
-		return a > b
-	case keyword.FiGe:
-		return a >= b
-	}
-	return false
 }
 
 // flowintPost makes s's flowint changes, in rule order, on the flow whose

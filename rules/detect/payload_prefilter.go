@@ -57,16 +57,13 @@ func (pm *payloadMpm) scanAnchored(m *mpm.Matcher, buf []byte, w *Worker) {
 	m.Scan(buf[:min(len(buf), pm.anchEnd)], &w.msc, w.onHit)
 }
 
-// payload returns the payload prefilter for a packet of f moving in dir
-// (f nil: a packet without a flow), remembered in fs when there is one:
-// the choice depends on the flow's ends only, and looking them up in the
-// home set for every packet showed in profiles.
+// payload returns the payload prefilter for a packet of f (state fs)
+// moving in dir, or for a packet without a flow (f nil). The choice
+// depends on the flow's ends only, so fs remembers it: looking them up in
+// the home set for every packet showed in profiles.
 func (g *group) payload(f *flow.Flow, fs *flowState, dir flow.Dir) *payloadMpm {
 	if f == nil {
 		return g.pay[payNoFlow].pay[0]
-	}
-	if fs == nil {
-		return g.pay[dir&1].forFlow(f)
 	}
 	pl := fs.pay[dir&1]
 	if pl == nil {
@@ -106,12 +103,9 @@ type portPay struct {
 
 // payIndex is where pay keeps the prefilter for server port group i
 // (len(ports) for other ports), a client port named or not, and the
-// client and server in the home set or not.
-func (pp *portPay) payIndex(i int, named, clientHome, serverHome bool) int {
-	k := i
-	k = k*2 + int(bit(named))
-	k = k*2 + int(bit(clientHome))
-	return k*2 + int(bit(serverHome))
+// client and server in the home set or not: eight entries per group.
+func payIndex(i int, named, clientHome, serverHome bool) int {
+	return i<<3 | int(bit(named))<<2 | int(bit(clientHome))<<1 | int(bit(serverHome))
 }
 
 // forFlow returns the prefilter for the packets of f.
@@ -124,7 +118,7 @@ func (pp *portPay) forFlow(f *flow.Flow) *payloadMpm {
 		i = len(pp.ports)
 	}
 	_, named := slices.BinarySearch(pp.named, f.Key.SrcPort)
-	return pp.pay[pp.payIndex(i, named, pp.home.Match(f.Key.Src), pp.home.Match(f.Key.Dst))]
+	return pp.pay[payIndex(i, named, pp.home.Match(f.Key.Src), pp.home.Match(f.Key.Dst))]
 }
 
 // Port groups: a port gets a prefilter of its own when at least
@@ -154,7 +148,7 @@ func buildPortPay(rs []payRule, k int, split bool, home *rules.AddrExpr) portPay
 		}
 	}
 	if !split || k == payNoFlow {
-		return portPay{pay: []*payloadMpm{buildPay(in, func(payRule) bool { return true })}}
+		return portPay{pay: []*payloadMpm{buildPay(in)}}
 	}
 	d := flow.Dir(k)
 	pp := portPay{ports: groupPorts(in, d), named: clientPorts(in, d), home: home}
@@ -162,38 +156,32 @@ func buildPortPay(rs []payRule, k int, split bool, home *rules.AddrExpr) portPay
 	for j, r := range in {
 		caps[j] = addrCapsOf(r.c, home)
 	}
-	pp.pay = make([]*payloadMpm, pp.payIndex(len(pp.ports)+1, false, false, false))
+	pp.pay = make([]*payloadMpm, payIndex(len(pp.ports)+1, false, false, false))
 	built := make(map[string]*payloadMpm)
 	var key []byte
+	var sel []payRule
 	for i := 0; i <= len(pp.ports); i++ {
 		for _, named := range []bool{false, true} {
 			for _, ch := range []bool{false, true} {
 				for _, sh := range []bool{false, true} {
-					may := func(j int, r payRule) bool {
-						if !named && clientNamed(r.c, d) {
-							return false
-						}
-						if home != nil && !caps[j].may(d, ch, sh, r.c.rule.Bidir) {
-							return false
-						}
-						if i < len(pp.ports) {
-							return serverPortMay(r.c, d, pp.ports[i])
-						}
-						return otherPortMay(r.c, d, pp.ports)
-					}
-					key = key[:0]
+					key, sel = key[:0], sel[:0]
 					for j, r := range in {
-						if may(j, r) {
-							key = binary.LittleEndian.AppendUint32(key, uint32(r.c.num))
+						switch {
+						case !named && clientNamed(r.c, d),
+							home != nil && !caps[j].may(d, ch, sh, r.c.rule.Bidir),
+							i < len(pp.ports) && !serverPortMay(r.c, d, pp.ports[i]),
+							i == len(pp.ports) && !otherPortMay(r.c, d, pp.ports):
+							continue
 						}
+						key = binary.LittleEndian.AppendUint32(key, uint32(r.c.num))
+						sel = append(sel, r)
 					}
 					pm := built[string(key)]
 					if pm == nil {
-						j := -1
-						pm = buildPay(in, func(r payRule) bool { j++; return may(j, r) })
+						pm = buildPay(sel)
 						built[string(key)] = pm
 					}
-					pp.pay[pp.payIndex(i, named, ch, sh)] = pm
+					pp.pay[payIndex(i, named, ch, sh)] = pm
 				}
 			}
 		}
@@ -201,13 +189,11 @@ func buildPortPay(rs []payRule, k int, split bool, home *rules.AddrExpr) portPay
 	return pp
 }
 
-// buildPay builds the payload prefilter of the rules of rs keep accepts.
-func buildPay(rs []payRule, keep func(payRule) bool) *payloadMpm {
+// buildPay builds the payload prefilter of the rules of rs.
+func buildPay(rs []payRule) *payloadMpm {
 	var b payloadBuilder
 	for _, r := range rs {
-		if keep(r) {
-			b.add(r.c, r.p, r.nocase)
-		}
+		b.add(r.c, r.p, r.nocase)
 	}
 	pm := b.build()
 	return &pm

@@ -61,6 +61,16 @@ type FlowintOp struct {
 // IsCheck reports whether the op is a condition rather than an action.
 func (o FlowintOp) IsCheck() bool { return o.Mod > FiSub }
 
+// Compare reports whether a and b satisfy comparison m (FiEq to FiGe,
+// which run in NumCmp's order from CmpEq to CmpGe); false for other
+// modifiers.
+func (m FlowintMod) Compare(a, b uint32) bool {
+	if m < FiEq || m > FiGe {
+		return false
+	}
+	return NumCmp{Mode: CmpEq + CmpMode(m-FiEq), A: uint64(b)}.Match(uint64(a))
+}
+
 // flowintRe is Suricata's PARSE_REGEX of detect-flowint.c, with isnotset
 // beside notset (Suricata 8, backported to 7.0: Redmine task 7426).
 // RE2's leftmost-first submatches are PCRE's here: `==` is tried after

@@ -114,6 +114,27 @@ func TestFlowintModIsCheck(t *testing.T) {
 	}
 }
 
+// Compare maps the comparison modifiers onto NumCmp's modes by position:
+// each must compare as its operator says.
+func TestFlowintModCompare(t *testing.T) {
+	want := map[keyword.FlowintMod]func(a, b uint32) bool{
+		keyword.FiEq: func(a, b uint32) bool { return a == b },
+		keyword.FiNe: func(a, b uint32) bool { return a != b },
+		keyword.FiLt: func(a, b uint32) bool { return a < b },
+		keyword.FiLe: func(a, b uint32) bool { return a <= b },
+		keyword.FiGt: func(a, b uint32) bool { return a > b },
+		keyword.FiGe: func(a, b uint32) bool { return a >= b },
+	}
+	for m := keyword.FiSet; m <= keyword.FiNotSet; m++ {
+		for _, ab := range [][2]uint32{{1, 2}, {2, 2}, {3, 2}, {0, 4294967295}} {
+			f, cmp := want[m]
+			if got := m.Compare(ab[0], ab[1]); got != (cmp && f(ab[0], ab[1])) {
+				t.Errorf("%s.Compare(%d, %d) = %v", m, ab[0], ab[1], got)
+			}
+		}
+	}
+}
+
 // FuzzParseFlowint: any input parses or fails without panicking, and what
 // parses is usable: a known modifier, a name of 2+ characters starting
 // with a letter and without blanks or commas, a value only where the
